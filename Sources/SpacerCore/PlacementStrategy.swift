@@ -1,0 +1,117 @@
+/// What a solver-backed strategy could prove (DESIGN.md §4 `solver_status`).
+public enum SolverStatus: String, Sendable, CaseIterable {
+    /// A heuristic finished; nothing to prove.
+    case ok
+    /// The solver proved its layout optimal for its model.
+    case optimal
+    /// The time limit ended the search; the best layout found is returned.
+    case timeLimit = "time_limit"
+    /// The solver found nothing usable in time; the warm-start heuristic's layout is returned.
+    case fallback
+    /// The solver failed; the heuristic's layout is returned.
+    case error
+}
+
+/// The type of a strategy parameter, for parsing `--param name=value`.
+public enum ParameterType: String, Sendable { case int, double, bool, string }
+
+/// A parameter a strategy declares: name, type, default (in `--param` syntax) and help.
+public struct ParameterSpec: Sendable, Hashable {
+    public var name: String
+    public var type: ParameterType
+    public var defaultValue: String
+    public var help: String
+    public init(_ name: String, _ type: ParameterType, default defaultValue: String, help: String) {
+        self.name = name; self.type = type; self.defaultValue = defaultValue; self.help = help
+    }
+}
+
+/// Parameter values for one strategy, checked against its `ParameterSpec`s.
+public struct StrategyParameters: Sendable, Hashable {
+    public private(set) var values: [String: String]
+
+    /// - Throws: `SpacerError.usage` for an unknown name (listing the known ones) or a value that
+    ///   does not parse as the declared type.
+    public init(_ given: [String: String], specs: [ParameterSpec], strategy: String) throws {
+        var v: [String: String] = [:]
+        for s in specs { v[s.name] = s.defaultValue }
+        for (k, value) in given {
+            guard let spec = specs.first(where: { $0.name == k }) else {
+                let known = specs.map(\.name)
+                throw SpacerError.usage("strategy \(strategy) has no parameter '\(k)'" +
+                    (known.isEmpty ? " (it takes none)" : "; known: \(known.joined(separator: ", "))"))
+            }
+            let ok: Bool
+            switch spec.type {
+            case .int: ok = Int(value) != nil
+            case .double: ok = Double(value) != nil
+            case .bool: ok = ["true", "false"].contains(value)
+            case .string: ok = true
+            }
+            guard ok else { throw SpacerError.usage("parameter \(strategy).\(k): expected \(spec.type.rawValue), found '\(value)'") }
+            v[k] = value
+        }
+        values = v
+    }
+    public func int(_ name: String) -> Int { Int(values[name] ?? "") ?? 0 }
+    public func double(_ name: String) -> Double { Double(values[name] ?? "") ?? 0 }
+    public func bool(_ name: String) -> Bool { values[name] == "true" }
+    public func string(_ name: String) -> String { values[name] ?? "" }
+    /// Canonical `a=1;b=x` spelling (sorted by name) for CSV `params` columns.
+    public var canonical: String { values.keys.sorted().map { "\($0)=\(values[$0]!)" }.joined(separator: ";") }
+}
+
+/// What a strategy gets besides the workload.
+public struct PlacementContext: Sendable {
+    /// Page size in bytes, a power of two ≥ 4096.
+    public var pageSize: Int
+    /// Seed for any randomised choice.
+    public var seed: UInt64
+    /// Seconds a solver may spend per sub-problem.
+    public var timeLimit: Double
+    /// Receives progress lines for long runs; may be called from any thread.
+    public var progress: (@Sendable (String) -> Void)?
+    public init(pageSize: Int = 4096, seed: UInt64 = 1, timeLimit: Double = 10, progress: (@Sendable (String) -> Void)? = nil) {
+        self.pageSize = pageSize; self.seed = seed; self.timeLimit = timeLimit; self.progress = progress
+    }
+}
+
+/// What a strategy returns: one layout per image (in `workload.images` order) and a status.
+public struct PlacementResult: Sendable {
+    public var layouts: [ImageLayout]
+    public var status: SolverStatus
+    /// A lower bound on frames the strategy's own solver proved, if any.
+    public var provenBound: Int?
+    public init(layouts: [ImageLayout], status: SolverStatus = .ok, provenBound: Int? = nil) {
+        self.layouts = layouts; self.status = status; self.provenBound = provenBound
+    }
+}
+
+/// A placement strategy: decides where every function (and data entry) of every image goes.
+///
+/// A strategy sees the immutable workload and returns layouts; it never scores itself (the
+/// simulator is the single judge, DESIGN.md §3). It must place every entry of every image
+/// exactly once (unless `removesEntries`), keep each entry's alignment, never overlap two
+/// placed bytes, start every region it claims page-aligned on a page boundary, and give the
+/// same layouts for the same workload, context and parameters. The conformance suite checks this
+/// for every registered strategy.
+public protocol PlacementStrategy: Sendable {
+    /// CLI name (DESIGN.md §5), e.g. `per-occurrence`.
+    static var name: String { get }
+    /// One line: the rule.
+    static var summary: String { get }
+    /// Typed parameters, settable as `--param name=value`.
+    static var parameters: [ParameterSpec] { get }
+    /// Whether the strategy may leave entries unplaced (dead-code elimination).
+    static var removesEntries: Bool { get }
+    init(parameters: StrategyParameters) throws
+    /// Places every image of `workload`.
+    /// - Returns: one `ImageLayout` per image, in `workload.images` order.
+    /// - Throws: `SpacerError` when the workload cannot be placed under the parameters.
+    func place(_ workload: Workload, context: PlacementContext) throws -> PlacementResult
+}
+
+extension PlacementStrategy {
+    public static var parameters: [ParameterSpec] { [] }
+    public static var removesEntries: Bool { false }
+}

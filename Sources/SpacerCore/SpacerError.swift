@@ -1,0 +1,44 @@
+/// Every error spacer-sim reports, with the exit status of DESIGN.md §9 (sysexits).
+///
+/// Messages are compiler-style: `path:line:col: expected …, found …` for text inputs and
+/// `path: byte N: expected …` for binary inputs, so that a researcher can jump to the place.
+public enum SpacerError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// Bad command-line usage (exit 64).
+    case usage(String)
+    /// Malformed input data (exit 65). `location` is `LINE`, `LINE:COLUMN`, `byte N`, or empty.
+    case data(file: String, location: String, expected: String, found: String?)
+    /// An input file that does not exist or cannot be opened (exit 66).
+    case noInput(path: String)
+    /// A broken internal invariant: a bug in spacer-sim or in a strategy (exit 70).
+    case internalInvariant(String)
+    /// A failed read or write (exit 74).
+    case io(path: String, underlying: String)
+
+    /// The sysexits status for this error: 64 usage, 65 data, 66 no input, 70 internal, 74 I/O.
+    public var exitCode: Int32 {
+        switch self {
+        case .usage: return 64
+        case .data: return 65
+        case .noInput: return 66
+        case .internalInvariant: return 70
+        case .io: return 74
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .usage(let message):
+            return "usage: \(message)"
+        case let .data(file, location, expected, found):
+            var text = location.isEmpty ? "\(file): expected \(expected)" : "\(file):\(location): expected \(expected)"
+            if let found { text += ", found \(found)" }
+            return text
+        case .noInput(let path):
+            return "\(path): no such file or not readable"
+        case .internalInvariant(let message):
+            return "internal error: \(message)"
+        case let .io(path, underlying):
+            return "\(path): \(underlying)"
+        }
+    }
+}

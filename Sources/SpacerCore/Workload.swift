@@ -1,0 +1,186 @@
+/// One row of a workload file: image `image` holds `library` at `version`, run as `instances`
+/// instances (every row of one image must give the same count).
+public struct WorkloadRow: Hashable, Sendable {
+    public var image: String
+    public var library: String
+    public var version: String
+    public var instances: Int
+    /// Where the row came from, for error messages (`workload.csv:3`); nil when built in code.
+    public var source: String?
+    public init(image: String, library: String, version: String, instances: Int = 1, source: String? = nil) {
+        self.image = image; self.library = library; self.version = version
+        self.instances = instances; self.source = source
+    }
+}
+
+/// One unikernel build: the function tables it links and how many instances run.
+public struct Image: Hashable, Sendable {
+    public var name: String
+    /// Running copies of this image, ≥ 1.
+    public var instances: Int
+    /// Indices into `Workload.tables`, one per library, in workload row order.
+    public var tables: [Int]
+}
+
+/// The images to place together, with every table they use, pre-indexed for strategies and the
+/// simulator: bodies, contents and symbols are interned into dense integer ids once, here.
+///
+/// Identity rules (documented in the README, "How references resolve"):
+/// - **content**: (kind, hash, size). Two entries with one content have identical bytes before
+///   relocation. All bss shares one zero content.
+/// - **body**: content + alignment + the relocation list (offset, type, target name, addend);
+///   the unit that can be shared across versions (DESIGN.md §2).
+/// - **body instance**: (body, k) for the k-th entry of a table with that body, so that two
+///   identical stubs under different names stay two functions.
+/// - **symbol**: a reference to `T` from an entry of object `O` resolves to, in order: a local
+///   entry named `T` of the same object; a library-wide entry (empty `object`, not global) of the
+///   same library; a global entry named `T` of any library in the image; else an external symbol
+///   at one fixed address per name.
+public struct Workload: Sendable {
+    /// Tables used by at least one image, in order of first use.
+    public let tables: [FunctionTable]
+    public let images: [Image]
+    /// Library names in order of first appearance in the workload.
+    public let libraries: [String]
+
+    /// `bodyIDs[t][e]`: dense body id of entry `e` of table `t`.
+    public let bodyIDs: [[Int32]]
+    /// `bodyInstanceIDs[t][e]`: dense id of (body, occurrence within table t).
+    public let bodyInstanceIDs: [[Int32]]
+    /// `contentIDs[t][e]`: dense content id; `Workload.zeroContent` for bss.
+    public let contentIDs: [[Int32]]
+    /// `symbolIDs[t][e]`: the symbol entry `e` defines.
+    public let symbolIDs: [[Int32]]
+    /// `targetSymbols[t][e][r]`: the symbol relocation `r` of entry `e` refers to.
+    public let targetSymbols: [[[Int32]]]
+    /// Symbol names by id (for external addresses and messages).
+    public let symbolNames: [String]
+    /// Whether a symbol id is defined by no table of the workload.
+    public let symbolIsExternal: [Bool]
+    public let bodyCount: Int
+    public let bodyInstanceCount: Int
+    public let contentCount: Int
+
+    /// Content id shared by every bss entry: all zero bytes.
+    public static let zeroContent: Int32 = -1
+
+    /// Builds a workload from its rows and the available tables.
+    ///
+    /// - Parameters:
+    ///   - rows: workload rows (`image,library,version[,instances]`), in file order.
+    ///   - tables: every table that may be named; extra tables are ignored.
+    /// - Throws: `SpacerError.data` naming the row's source when a row names a (library, version)
+    ///   that no table holds, when an image lists one library twice, or when an image's rows
+    ///   disagree on `instances`; `.data` when there are no rows.
+    public init(rows: [WorkloadRow], tables available: [FunctionTable], source: String = "workload") throws {
+        guard !rows.isEmpty else {
+            throw SpacerError.data(file: source, location: "1", expected: "at least one image row", found: "an empty workload")
+        }
+        var byKey: [String: Int] = [:]
+        for (i, t) in available.enumerated() where byKey["\(t.library)\u{1}\(t.version)"] == nil {
+            byKey["\(t.library)\u{1}\(t.version)"] = i
+        }
+        var used: [Int] = []          // indices into `available`
+        var usedIndex: [Int: Int] = [:]
+        var images: [Image] = []
+        var imageIndex: [String: Int] = [:]
+        var libraries: [String] = []
+        for row in rows {
+            let where_ = row.source ?? source
+            guard let ti = byKey["\(row.library)\u{1}\(row.version)"] else {
+                let known = available.filter { $0.library == row.library }.map(\.version).sorted(by: VersionOrder.less)
+                throw SpacerError.data(file: where_, location: "", expected: known.isEmpty
+                    ? "a library that some table defines" : "a version of \(row.library) that a table defines (\(known.joined(separator: ", ")))",
+                    found: "\(row.library) \(row.version)")
+            }
+            guard row.instances >= 1 else {
+                throw SpacerError.data(file: where_, location: "", expected: "instances ≥ 1", found: "\(row.instances)")
+            }
+            if !libraries.contains(row.library) { libraries.append(row.library) }
+            let local: Int
+            if let u = usedIndex[ti] { local = u } else { local = used.count; usedIndex[ti] = local; used.append(ti) }
+            if let ii = imageIndex[row.image] {
+                if images[ii].instances != row.instances {
+                    throw SpacerError.data(file: where_, location: "", expected: "the same instances for every row of image \(row.image) (\(images[ii].instances))", found: "\(row.instances)")
+                }
+                if images[ii].tables.contains(where: { tables_lib(available, used, $0) == row.library }) {
+                    throw SpacerError.data(file: where_, location: "", expected: "one version of \(row.library) per image", found: "a second row for image \(row.image)")
+                }
+                images[ii].tables.append(local)
+            } else {
+                imageIndex[row.image] = images.count
+                images.append(Image(name: row.image, instances: row.instances, tables: [local]))
+            }
+        }
+        let tables = used.map { available[$0] }
+        self.tables = tables
+        self.images = images
+        self.libraries = libraries
+
+        // Interning, in deterministic (table, entry) order.
+        var bodies: [String: Int32] = [:], contents: [String: Int32] = [:], bodyInst: [Int64: Int32] = [:]
+        var symbols: [String: Int32] = [:], names: [String] = []
+        var defined: [Bool] = []
+        func symbol(_ key: String, _ name: String, define: Bool) -> Int32 {
+            if let s = symbols[key] { if define { defined[Int(s)] = true }; return s }
+            let s = Int32(names.count); symbols[key] = s; names.append(name); defined.append(define); return s
+        }
+        var bodyIDs: [[Int32]] = [], instIDs: [[Int32]] = [], contentIDs: [[Int32]] = []
+        var symbolIDs: [[Int32]] = [], targets: [[[Int32]]] = []
+        for t in tables {
+            var local: [String: Int] = [:], wide: [String: Int] = [:]
+            for (e, entry) in t.entries.enumerated() {
+                if entry.binding == .local && !entry.object.isEmpty { local["\(entry.object)\u{1}\(entry.name)"] = e }
+                else if entry.binding == .local { wide[entry.name] = e }
+            }
+            func key(object: String, name: String) -> String {
+                if local["\(object)\u{1}\(name)"] != nil { return "l\u{1}\(t.library)\u{1}\(object)\u{1}\(name)" }
+                if wide[name] != nil { return "w\u{1}\(t.library)\u{1}\(name)" }
+                return "g\u{1}\(name)"
+            }
+            var b: [Int32] = [], bi: [Int32] = [], c: [Int32] = [], s: [Int32] = [], tg: [[Int32]] = []
+            var seen: [Int32: Int32] = [:]
+            b.reserveCapacity(t.entries.count)
+            for entry in t.entries {
+                let ck = entry.kind == .bss ? nil : "\(entry.kind.rawValue)|\(entry.hash)|\(entry.size)"
+                let cid: Int32
+                if let ck { if let x = contents[ck] { cid = x } else { cid = Int32(contents.count); contents[ck] = cid } }
+                else { cid = Workload.zeroContent }
+                var bk = "\(entry.kind.rawValue)|\(entry.hash)|\(entry.size)|\(entry.align)|"
+                for r in entry.relocations { bk += r.encoded; bk += " " }
+                let bid: Int32
+                if let x = bodies[bk] { bid = x } else { bid = Int32(bodies.count); bodies[bk] = bid }
+                let occ = seen[bid, default: 0]; seen[bid] = occ + 1
+                let ik = Int64(bid) << 24 | Int64(occ)
+                let iid: Int32
+                if let x = bodyInst[ik] { iid = x } else { iid = Int32(bodyInst.count); bodyInst[ik] = iid }
+                b.append(bid); bi.append(iid); c.append(cid)
+                s.append(symbol(key(object: entry.object, name: entry.name), entry.name, define: true))
+                tg.append(entry.relocations.map { symbol(key(object: entry.object, name: $0.target), $0.target, define: false) })
+            }
+            bodyIDs.append(b); instIDs.append(bi); contentIDs.append(c); symbolIDs.append(s); targets.append(tg)
+        }
+        self.bodyIDs = bodyIDs; self.bodyInstanceIDs = instIDs; self.contentIDs = contentIDs
+        self.symbolIDs = symbolIDs; self.targetSymbols = targets
+        self.symbolNames = names; self.symbolIsExternal = defined.map { !$0 }
+        self.bodyCount = bodies.count; self.bodyInstanceCount = bodyInst.count; self.contentCount = contents.count
+    }
+
+    /// Table indices of `library`'s versions used by the workload, oldest first.
+    public func versions(of library: String) -> [Int] {
+        tables.indices.filter { tables[$0].library == library }
+            .sorted { VersionOrder.less(tables[$0].version, tables[$1].version) }
+    }
+
+    /// Indices of the images that hold table `t`.
+    public func images(holding t: Int) -> [Int] {
+        images.indices.filter { images[$0].tables.contains(t) }
+    }
+
+    /// Total instances over all images.
+    public var totalInstances: Int { images.reduce(0) { $0 + $1.instances } }
+}
+
+private func tables_lib(_ available: [FunctionTable], _ used: [Int], _ local: Int) -> String {
+    available[used[local]].library
+}

@@ -1,0 +1,2 @@
+import SpacerCore
+// ELF64 reader: see ELFFile.swift, Extractor.swift (being written).

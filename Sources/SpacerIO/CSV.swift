@@ -1,0 +1,125 @@
+import Foundation
+import SpacerCore
+
+/// A strict RFC 4180 CSV reader that keeps line numbers for error messages.
+///
+/// Accepts a UTF-8 byte-order mark, LF or CRLF line ends, quoted fields (with `""` for a quote
+/// and line breaks inside quotes). Lines whose first character is `#` are comments (provenance)
+/// and blank lines are skipped.
+public struct CSVReader {
+    /// One record: its fields and the 1-based line on which it starts.
+    public struct Record { public var fields: [String]; public var line: Int }
+
+    public private(set) var records: [Record] = []
+    public private(set) var comments: [String] = []
+
+    /// Parses `text`, naming `file` in errors.
+    /// - Throws: `SpacerError.data` for an unterminated quote or a quote inside an unquoted field.
+    public init(text: String, file: String) throws {
+        var scalars = Array(text.unicodeScalars)
+        if scalars.first == "\u{FEFF}" { scalars.removeFirst() }
+        var i = 0, line = 1
+        let n = scalars.count
+        while i < n {
+            // Start of a record.
+            if scalars[i] == "#" {
+                var j = i + 1
+                while j < n && scalars[j] != "\n" { j += 1 }
+                var c = String(String.UnicodeScalarView(scalars[(i + 1)..<j]))
+                if c.hasSuffix("\r") { c.removeLast() }
+                comments.append(c.hasPrefix(" ") ? String(c.dropFirst()) : c)
+                i = j + 1; line += 1; continue
+            }
+            if scalars[i] == "\n" { i += 1; line += 1; continue }
+            if scalars[i] == "\r" && i + 1 < n && scalars[i + 1] == "\n" { i += 2; line += 1; continue }
+            let startLine = line
+            var fields: [String] = []
+            var field = String.UnicodeScalarView()
+            var col = 1
+            recordLoop: while true {
+                if i < n && scalars[i] == "\"" {
+                    let qline = line, qcol = col
+                    i += 1
+                    while true {
+                        guard i < n else {
+                            throw SpacerError.data(file: file, location: "\(qline):\(qcol)", expected: "a closing quote", found: "end of file")
+                        }
+                        let c = scalars[i]
+                        if c == "\"" {
+                            if i + 1 < n && scalars[i + 1] == "\"" { field.append("\""); i += 2; continue }
+                            i += 1; break
+                        }
+                        if c == "\n" { line += 1 }
+                        field.append(c); i += 1
+                    }
+                    if i < n && !(scalars[i] == "," || scalars[i] == "\n" || scalars[i] == "\r") {
+                        throw SpacerError.data(file: file, location: "\(line)", expected: "a comma or line end after a quoted field", found: "'\(Character(scalars[i]))'")
+                    }
+                }
+                while i < n && scalars[i] != "," && scalars[i] != "\n" && !(scalars[i] == "\r" && i + 1 < n && scalars[i + 1] == "\n") {
+                    if scalars[i] == "\"" {
+                        throw SpacerError.data(file: file, location: "\(line)", expected: "a quote only at the start of a field", found: "a quote inside field \(fields.count + 1)")
+                    }
+                    field.append(scalars[i]); i += 1
+                }
+                fields.append(String(field)); field = String.UnicodeScalarView(); col += 1
+                if i < n && scalars[i] == "," { i += 1; continue recordLoop }
+                if i < n && scalars[i] == "\r" { i += 1 }
+                if i < n && scalars[i] == "\n" { i += 1; line += 1 }
+                break
+            }
+            records.append(Record(fields: fields, line: startLine))
+        }
+    }
+}
+
+/// RFC 4180 field quoting: quotes a field holding a comma, quote, CR or LF.
+public func csvField(_ s: String) -> String {
+    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+    return s
+}
+
+/// Reads and writes whole files: gzip by content (magic bytes 1f 8b), atomic writes.
+public enum FileIO {
+    /// The file's bytes, gunzipped if they are gzip.
+    /// - Throws: `.noInput` if the file cannot be opened; `.data` for a corrupt gzip stream.
+    public static func read(_ path: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else { throw SpacerError.noInput(path: path) }
+        if data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b {
+            return try Gzip.decompress(data, file: path)
+        }
+        return data
+    }
+
+    /// The file as UTF-8 text (gunzipped if needed).
+    /// - Throws: as `read`, plus `.data` if the bytes are not UTF-8.
+    public static func readText(_ path: String) throws -> String {
+        let data = try read(path)
+        guard let s = String(data: data, encoding: .utf8) else {
+            throw SpacerError.data(file: path, location: "", expected: "UTF-8 text", found: "bytes that are not UTF-8")
+        }
+        return s
+    }
+
+    /// Writes `data` to `path` through a temporary file in the same folder renamed into place, so
+    /// that the file never half-exists; gzip-compresses it when `path` ends in `.gz`.
+    /// - Throws: `.io` naming the path.
+    public static func writeAtomically(_ data: Data, to path: String) throws {
+        let out = path.hasSuffix(".gz") ? try Gzip.compress(data) : data
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try out.write(to: url, options: .atomic)
+        } catch {
+            throw SpacerError.io(path: path, underlying: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes UTF-8 `text` atomically (see `writeAtomically(_:to:)`).
+    public static func writeAtomically(_ text: String, to path: String) throws {
+        try writeAtomically(Data(text.utf8), to: path)
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import SpacerCore
+
+/// The function-table CSV format (README, "Function-table CSV").
+///
+/// Header row; `#` lines are provenance comments. Required columns
+/// `library,version,name,size,align,hash`; optional `kind` (`func` default, `rodata`, `data`,
+/// `bss`), `object`, `section`, `binding` (`global` default, `local`, `weak`), `order` (default:
+/// row order), `relocs` (space-separated `offset:type:target:addend`). One file may hold several
+/// (library, version) tables; rows of one table need not be contiguous.
+public enum TableCSV {
+    /// Column order the writer uses.
+    public static let columns = ["library", "version", "kind", "name", "object", "section", "binding", "order", "size", "align", "hash", "relocs"]
+    public static let required = ["library", "version", "name", "size", "align", "hash"]
+
+    /// Reads every table of a CSV file (plain or gzip).
+    /// - Throws: `SpacerError.noInput` when the file is missing; `.data` as `parse`.
+    public static func read(path: String) throws -> [FunctionTable] {
+        try parse(FileIO.readText(path), file: path)
+    }
+
+    /// Parses function tables from CSV text.
+    ///
+    /// - Throws: `SpacerError.data(file:location:expected:found:)` with `LINE:COLUMN` for: a
+    ///   missing required or unknown column, a row with the wrong number of fields, a size that is
+    ///   not a whole number ≥ 1 (or beyond 2^40), an alignment that is not a power of two, an empty
+    ///   hash on a non-bss row, an unknown kind, binding or relocation type, a relocation whose
+    ///   field lies outside its entry, two rows for one symbol of a table, or no rows at all.
+    public static func parse(_ text: String, file: String) throws -> [FunctionTable] {
+        let csv = try CSVReader(text: text, file: file)
+        guard let header = csv.records.first else {
+            throw SpacerError.data(file: file, location: "1", expected: "a header row with columns \(required.joined(separator: ","))", found: "no rows")
+        }
+        var col: [String: Int] = [:]
+        for (i, name) in header.fields.enumerated() {
+            let n = name.trimmingCharacters(in: .whitespaces)
+            guard columns.contains(n) else {
+                throw SpacerError.data(file: file, location: "\(header.line):\(i + 1)", expected: "a column of \(columns.joined(separator: ","))", found: "'\(n)'")
+            }
+            guard col[n] == nil else { throw SpacerError.data(file: file, location: "\(header.line):\(i + 1)", expected: "each column once", found: "'\(n)' twice") }
+            col[n] = i
+        }
+        let missing = required.filter { col[$0] == nil }
+        guard missing.isEmpty else {
+            throw SpacerError.data(file: file, location: "\(header.line)", expected: "columns \(required.joined(separator: ",")) in the header", found: "no column \(missing.joined(separator: ", "))")
+        }
+        var order: [String] = []
+        var rowsByTable: [String: (lib: String, ver: String, entries: [TableEntry])] = [:]
+        var seen: Set<String> = []
+        for rec in csv.records.dropFirst() {
+            let line = rec.line
+            guard rec.fields.count == header.fields.count else {
+                throw SpacerError.data(file: file, location: "\(line)", expected: "\(header.fields.count) fields as in the header", found: "\(rec.fields.count)")
+            }
+            func field(_ name: String) -> String? { col[name].map { rec.fields[$0] } }
+            func loc(_ name: String) -> String { "\(line):\((col[name] ?? 0) + 1)" }
+            let library = field("library")!, version = field("version")!, name = field("name")!
+            for (k, v) in [("library", library), ("version", version), ("name", name)] where v.isEmpty {
+                throw SpacerError.data(file: file, location: loc(k), expected: "a non-empty \(k)", found: "an empty field")
+            }
+            let kindText = field("kind") ?? ""
+            guard let kind = kindText.isEmpty ? EntryKind.function : EntryKind(rawValue: kindText) else {
+                throw SpacerError.data(file: file, location: loc("kind"), expected: "kind func, rodata, data or bss", found: "'\(kindText)'")
+            }
+            let sizeText = field("size")!
+            guard let size = Int(sizeText), size >= 1, size <= 1 << 40 else {
+                throw SpacerError.data(file: file, location: loc("size"), expected: "a size in bytes, a whole number from 1 to 2^40", found: "'\(sizeText)'")
+            }
+            let alignText = field("align")!
+            guard let align = Int(alignText), align >= 1, align <= 1 << 30, align & (align - 1) == 0 else {
+                throw SpacerError.data(file: file, location: loc("align"), expected: "an alignment in bytes, a power of two", found: "'\(alignText)'")
+            }
+            let hash = field("hash")!
+            if hash.isEmpty && kind != .bss {
+                throw SpacerError.data(file: file, location: loc("hash"), expected: "a body hash", found: "an empty field")
+            }
+            let bindText = field("binding") ?? ""
+            guard let binding = bindText.isEmpty ? Binding.global : Binding(rawValue: bindText) else {
+                throw SpacerError.data(file: file, location: loc("binding"), expected: "binding global, local or weak", found: "'\(bindText)'")
+            }
+            let key = "\(library)\u{1}\(version)"
+            if rowsByTable[key] == nil { order.append(key); rowsByTable[key] = (library, version, []) }
+            let orderText = field("order") ?? ""
+            let ord: Int
+            if orderText.isEmpty { ord = rowsByTable[key]!.entries.count }
+            else {
+                guard let o = Int(orderText), o >= 0 else {
+                    throw SpacerError.data(file: file, location: loc("order"), expected: "a link-order index, a whole number ≥ 0", found: "'\(orderText)'")
+                }
+                ord = o
+            }
+            let object = field("object") ?? ""
+            let symbolKey = binding == .local ? "\(key)\u{1}L\u{1}\(object)\u{1}\(name)" : "\(key)\u{1}G\u{1}\(name)"
+            guard seen.insert(symbolKey).inserted else {
+                throw SpacerError.data(file: file, location: loc("name"), expected: "one row per symbol of \(library) \(version)", found: "a second row for \(name)\(object.isEmpty ? "" : " in \(object)")")
+            }
+            var relocs: [Relocation] = []
+            if let r = field("relocs"), !r.isEmpty {
+                for part in r.split(separator: " ", omittingEmptySubsequences: true) {
+                    relocs.append(try parseRelocation(part, size: size, file: file, location: loc("relocs")))
+                }
+                relocs.sort { ($0.offset, $0.type.rawValue) < ($1.offset, $1.type.rawValue) }
+            }
+            let entry = TableEntry(kind: kind, name: name, object: object, section: field("section") ?? "",
+                                   binding: binding, order: ord, size: size, align: align, hash: hash, relocations: relocs)
+            rowsByTable[key]!.entries.append(entry)
+        }
+        guard !order.isEmpty else {
+            throw SpacerError.data(file: file, location: "\(header.line + 1)", expected: "at least one table row after the header", found: "none")
+        }
+        return order.map { k in
+            let t = rowsByTable[k]!
+            return FunctionTable(library: t.lib, version: t.ver, entries: t.entries, provenance: csv.comments)
+        }
+    }
+
+    static func parseRelocation(_ s: Substring, size: Int, file: String, location: String) throws -> Relocation {
+        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 4, let off = Int(parts[0]), let addend = Int64(parts[parts.count - 1]) else {
+            throw SpacerError.data(file: file, location: location, expected: "a relocation offset:type:target:addend", found: "'\(s)'")
+        }
+        guard let type = RelocationType(rawValue: String(parts[1])) else {
+            throw SpacerError.data(file: file, location: location, expected: "a relocation type (\(RelocationType.allCases.map(\.rawValue).joined(separator: ", ")))", found: "'\(parts[1])'")
+        }
+        let target = parts[2..<(parts.count - 1)].joined(separator: ":")
+        guard !target.isEmpty else { throw SpacerError.data(file: file, location: location, expected: "a relocation target symbol", found: "'\(s)'") }
+        guard off >= 0, off + type.width <= size else {
+            throw SpacerError.data(file: file, location: location, expected: "a relocation field inside the entry's \(size) bytes", found: "'\(s)'")
+        }
+        return Relocation(offset: off, type: type, target: target, addend: addend)
+    }
+
+    /// The CSV text of `tables`: provenance comments, the header, one row per entry.
+    public static func render(_ tables: [FunctionTable], provenance: [String] = []) -> String {
+        var out = ""
+        for p in provenance { out += "# \(p)\n" }
+        out += columns.joined(separator: ",") + "\n"
+        for t in tables {
+            for e in t.entries {
+                let fields = [t.library, t.version, e.kind.rawValue, e.name, e.object, e.section, e.binding.rawValue,
+                              String(e.order), String(e.size), String(e.align), e.hash,
+                              e.relocations.map(\.encoded).joined(separator: " ")]
+                out += fields.map(csvField).joined(separator: ",") + "\n"
+            }
+        }
+        return out
+    }
+}
+
+/// The workload CSV format: `image,library,version[,instances]`, one row per library of an image.
+public enum WorkloadCSV {
+    /// Reads workload rows from `path`.
+    /// - Throws: `.noInput`; `.data` with `LINE:COLUMN` for a missing column, an empty field, or
+    ///   instances that are not a whole number ≥ 1; `.data` for a file with no rows.
+    public static func read(path: String) throws -> [WorkloadRow] {
+        try parse(FileIO.readText(path), file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> [WorkloadRow] {
+        let csv = try CSVReader(text: text, file: file)
+        guard let header = csv.records.first else {
+            throw SpacerError.data(file: file, location: "1", expected: "a header image,library,version[,instances]", found: "an empty file")
+        }
+        let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard names == ["image", "library", "version"] || names == ["image", "library", "version", "instances"] else {
+            throw SpacerError.data(file: file, location: "\(header.line)", expected: "the header image,library,version[,instances]", found: names.joined(separator: ","))
+        }
+        var rows: [WorkloadRow] = []
+        for rec in csv.records.dropFirst() {
+            guard rec.fields.count == names.count else {
+                throw SpacerError.data(file: file, location: "\(rec.line)", expected: "\(names.count) fields", found: "\(rec.fields.count)")
+            }
+            for i in 0..<3 where rec.fields[i].isEmpty {
+                throw SpacerError.data(file: file, location: "\(rec.line):\(i + 1)", expected: "a non-empty \(names[i])", found: "an empty field")
+            }
+            var instances = 1
+            if names.count == 4 {
+                guard let n = Int(rec.fields[3]), n >= 1, n <= 1_000_000 else {
+                    throw SpacerError.data(file: file, location: "\(rec.line):4", expected: "instances, a whole number from 1 to 1000000", found: "'\(rec.fields[3])'")
+                }
+                instances = n
+            }
+            rows.append(WorkloadRow(image: rec.fields[0], library: rec.fields[1], version: rec.fields[2],
+                                    instances: instances, source: "\(file):\(rec.line)"))
+        }
+        guard !rows.isEmpty else {
+            throw SpacerError.data(file: file, location: "\(header.line + 1)", expected: "at least one image row", found: "an empty workload")
+        }
+        return rows
+    }
+}

@@ -1,0 +1,3 @@
+import SpacerCLI
+
+SpacerSimCommand.main()

@@ -1,0 +1,54 @@
+import Testing
+import SpacerCore
+@testable import SpacerIO
+
+@Suite struct TableCSVTests {
+    @Test func roundTrip() throws {
+        let text = """
+        # built with gcc 12.2
+        library,version,name,size,align,hash,relocs
+        lib,1,f1,100,16,aa01,4:plt32:f2:-4
+        lib,1,f2,200,16,aa02,
+        """
+        let tables = try TableCSV.parse(text, file: "t.csv")
+        #expect(tables.count == 1)
+        #expect(tables[0].entries.map(\.name) == ["f1", "f2"])
+        #expect(tables[0].entries[0].relocations == [Relocation(offset: 4, type: .plt32, target: "f2", addend: -4)])
+        #expect(tables[0].provenance == ["built with gcc 12.2"])
+        let again = try TableCSV.parse(TableCSV.render(tables), file: "r.csv")
+        #expect(again.map(\.entries) == tables.map(\.entries))
+    }
+
+    @Test func negativeSizeNamesFileLineAndColumn() {
+        let text = "library,version,name,size,align,hash\nlib,1,f,-10,1,abc\n"
+        #expect(throws: SpacerError.data(file: "neg.csv", location: "2:4", expected: "a size in bytes, a whole number from 1 to 2^40", found: "'-10'")) {
+            try TableCSV.parse(text, file: "neg.csv")
+        }
+    }
+
+    @Test func missingColumn() {
+        let text = "library,version,name,size,align\nlib,1,f,10,1\n"
+        #expect(throws: SpacerError.data(file: "m.csv", location: "1", expected: "columns library,version,name,size,align,hash in the header", found: "no column hash")) {
+            try TableCSV.parse(text, file: "m.csv")
+        }
+    }
+
+    @Test func bomCRLFAndQuotes() throws {
+        let text = "\u{FEFF}library,version,name,size,align,hash\r\nlib,1,\"we,ird\",10,1,ab\r\n"
+        let t = try TableCSV.parse(text, file: "b.csv")
+        #expect(t[0].entries[0].name == "we,ird")
+    }
+
+    @Test func relocationOutsideEntryIsRejected() {
+        let text = "library,version,name,size,align,hash,relocs\nlib,1,f,6,1,ab,4:pc32:g:-4\n"
+        #expect(throws: SpacerError.self) { try TableCSV.parse(text, file: "r.csv") }
+    }
+
+    @Test func gzipRoundTrip() throws {
+        let payload = Array("library,version,name,size,align,hash\n".utf8) + Array(repeating: UInt8(ascii: "x"), count: 100_000)
+        let z = try Gzip.compress(.init(payload))
+        #expect(z.count < 2000)
+        #expect(Array(try Gzip.decompress(z, file: "z.gz")) == payload)
+        #expect(throws: SpacerError.self) { try Gzip.decompress(z.prefix(z.count / 2), file: "z.gz") }
+    }
+}
