@@ -4,10 +4,26 @@ import SpacerCore
 /// Adding a strategy: one file in strategies/ plus one line here.
 public enum StrategyRegistry {
     public static let all: [any PlacementStrategy.Type] = [
+        DefaultStrategy.self,
+        DCEStrategy.self,
+        LibraryAlignedStrategy.self,
+        PerOccurrenceStrategy.self,
+        FunctionPerPageStrategy.self,
+        SpacerDeltaStrategy.self,
     ]
 
     /// The strategy type registered under `name`, or nil.
     public static func named(_ name: String) -> (any PlacementStrategy.Type)? {
         all.first { $0.name == name }
+    }
+
+    /// Builds the strategy `name` with `parameters` (`name=value` pairs).
+    /// - Throws: `SpacerError.usage` for an unknown strategy (listing the registered ones) or a
+    ///   bad parameter.
+    public static func make(_ name: String, parameters: [String: String] = [:]) throws -> any PlacementStrategy {
+        guard let type = named(name) else {
+            throw SpacerError.usage("unknown strategy '\(name)'; registered: \(all.map { $0.name }.joined(separator: ", "))")
+        }
+        return try type.init(parameters: StrategyParameters(parameters, specs: type.parameters, strategy: name))
     }
 }

@@ -1,0 +1,80 @@
+import Foundation
+import SpacerCore
+import SpacerIO
+import SpacerSimulator
+import SpacerStrategies
+
+/// One run of one strategy on one workload: what was asked, what the simulator measured.
+public struct RunResult: Sendable {
+    public var strategy: String
+    public var params: String
+    public var metrics: Metrics
+    public var status: SolverStatus
+    public var placeSeconds: Double
+}
+
+/// Loads inputs and runs strategies through the simulator; shared by `compare` and tests.
+public enum Runner {
+    /// Function tables from files and folders (a folder contributes its `*.csv` and `*.csv.gz`
+    /// files whose names do not contain `workload`, in name order).
+    /// - Throws: `.noInput` for a missing path; `.data` from the table reader; `.data` when the
+    ///   same (library, version) appears in two files.
+    public static func loadTables(_ paths: [String]) throws -> [FunctionTable] {
+        var files: [String] = []
+        let fm = FileManager.default
+        for p in paths {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: p, isDirectory: &isDir) else { throw SpacerError.noInput(path: p) }
+            if isDir.boolValue {
+                let names = (try? fm.contentsOfDirectory(atPath: p)) ?? []
+                files += names.filter { ($0.hasSuffix(".csv") || $0.hasSuffix(".csv.gz")) && !$0.contains("workload") }
+                    .sorted().map { (p as NSString).appendingPathComponent($0) }
+            } else { files.append(p) }
+        }
+        var tables: [FunctionTable] = []
+        var origin: [String: String] = [:]
+        for f in files {
+            for t in try TableCSV.read(path: f) {
+                let key = "\(t.library) \(t.version)"
+                if let first = origin[key] {
+                    throw SpacerError.data(file: f, location: "", expected: "each library version in one file only", found: "\(key), also in \(first)")
+                }
+                origin[key] = f
+                tables.append(t)
+            }
+        }
+        return tables
+    }
+
+    /// Finds `relative` in the current folder or above the executable (so that the README's
+    /// commands work from the repository root and from a build folder alike).
+    public static func locate(_ relative: String) -> String? {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: relative) { return relative }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            let candidate = dir.appendingPathComponent(relative).path
+            if fm.fileExists(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    /// Places `workload` with `strategy` and simulates the result.
+    /// - Throws: what the strategy throws; `.internalInvariant` for an infeasible layout.
+    public static func run(_ strategy: any PlacementStrategy, workload: Workload, context: PlacementContext,
+                           options: SimulationOptions, params: String) throws -> RunResult {
+        let type = type(of: strategy)
+        let clock = ContinuousClock()
+        var result: PlacementResult!
+        let elapsed = try clock.measure { result = try strategy.place(workload, context: context) }
+        let metrics: Metrics
+        do {
+            metrics = try Simulator.simulate(workload, layouts: result.layouts, options: options, allowRemoval: type.removesEntries)
+        } catch let SpacerError.internalInvariant(text) {
+            throw SpacerError.internalInvariant("strategy \(type.name): \(text)")
+        }
+        let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return RunResult(strategy: type.name, params: params, metrics: metrics, status: result.status, placeSeconds: secs)
+    }
+}

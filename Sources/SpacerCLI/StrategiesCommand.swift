@@ -1,0 +1,27 @@
+import ArgumentParser
+import SpacerCore
+import SpacerStrategies
+
+/// `spacer-sim strategies`: the registry, one line per strategy.
+struct StrategiesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strategies",
+        abstract: "List the registered placement strategies.",
+        discussion: "With --verbose, also each strategy's parameters (settable as --param name=value or in --strategies as name[k=v;k2=v2]).")
+
+    @Flag(name: .shortAndLong, help: "Also show each strategy's parameters, types and defaults.")
+    var verbose = false
+
+    func run() throws {
+        let width = StrategyRegistry.all.map { $0.name.count }.max() ?? 0
+        for s in StrategyRegistry.all {
+            print(s.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + s.summary)
+            if verbose {
+                for p in s.parameters {
+                    print(String(repeating: " ", count: width + 2) + "--param \(p.name)=<\(p.type.rawValue)>  (default \(p.defaultValue.isEmpty ? "\"\"" : p.defaultValue))  \(p.help)")
+                }
+                if s.removesEntries { print(String(repeating: " ", count: width + 2) + "(may leave unreachable entries unplaced)") }
+            }
+        }
+    }
+}

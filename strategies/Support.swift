@@ -1,0 +1,130 @@
+import SpacerCore
+
+/// Building blocks the built-in strategies share. Nothing here scores a layout.
+public enum StrategySupport {
+    /// Places, per image, the entries of `kinds` of each of its tables in link order from
+    /// `start` (libraries in image row order), each entry at its alignment, or at a page
+    /// boundary when `pageEach`. Entries for which `keep` is false stay unplaced.
+    /// - Returns: the end address per image.
+    @discardableResult
+    public static func packLinkOrder(_ w: Workload, _ layouts: inout [ImageLayout], kinds: Set<EntryKind>,
+                                     start: UInt64, pageSize: Int, pageEach: Bool = false, regionName: String,
+                                     keep: ((Int, Int, Int) -> Bool)? = nil) -> [UInt64] {
+        var ends: [UInt64] = []
+        for (i, img) in w.images.enumerated() {
+            var cursor = start
+            for (k, t) in img.tables.enumerated() {
+                for (e, entry) in w.tables[t].entries.enumerated() where kinds.contains(entry.kind) {
+                    if let keep, !keep(i, k, e) { continue }
+                    cursor = alignUp(cursor, pageEach ? max(pageSize, entry.align) : entry.align)
+                    layouts[i].addresses[k][e] = cursor
+                    cursor += UInt64(entry.size)
+                }
+            }
+            if cursor > start { layouts[i].regions.append(Region(name: regionName, start: start, size: cursor - start, pageAligned: true)) }
+            ends.append(cursor)
+        }
+        return ends
+    }
+
+    /// The data policy of DESIGN.md §4 ("at the least"): each library's read-only data in a
+    /// region whose address is the same in every image that holds the library (rodata zone), its
+    /// writable data and bss likewise (writable zone), objects in link order. Each library's region
+    /// is page-aligned and as large as its largest version in the workload.
+    public static func placeDataByLibrary(_ w: Workload, _ layouts: inout [ImageLayout], pageSize: Int,
+                                          keep: ((Int, Int, Int) -> Bool)? = nil) {
+        for (zone, kinds) in [(AddressMap.rodataBase, [EntryKind.rodata]), (AddressMap.writableBase, [.data, .bss])] {
+            var cursor = zone
+            for lib in w.libraries {
+                let start = alignUp(cursor, pageSize)
+                var maxEnd = start
+                for (i, img) in w.images.enumerated() {
+                    guard let k = img.tables.firstIndex(where: { w.tables[$0].library == lib }) else { continue }
+                    let t = img.tables[k]
+                    var c = start
+                    for kind in kinds {
+                        for (e, entry) in w.tables[t].entries.enumerated() where entry.kind == kind {
+                            if let keep, !keep(i, k, e) { continue }
+                            c = alignUp(c, entry.align)
+                            layouts[i].addresses[k][e] = c
+                            c += UInt64(entry.size)
+                        }
+                    }
+                    if c > start {
+                        layouts[i].regions.append(Region(name: "\(kinds[0].rawValue):\(lib)", start: start, size: c - start, pageAligned: true))
+                    }
+                    maxEnd = max(maxEnd, c)
+                }
+                cursor = maxEnd
+            }
+        }
+    }
+
+    /// Places body instances grouped by image-set signature, each group at one global address in
+    /// every image that holds it (the per-occurrence rule of DESIGN.md §5).
+    ///
+    /// Groups held by ≥ 2 images come first, by falling image count, ties by first appearance;
+    /// each starts page-aligned when `alignGroups`. Bodies held by one image only are then packed
+    /// per image from one common address. Within a group, bodies keep first-appearance order.
+    /// - Returns: the end of the address range used.
+    @discardableResult
+    public static func placeBySignature(_ w: Workload, _ layouts: inout [ImageLayout], kinds: Set<EntryKind>,
+                                        zone: UInt64, pageSize: Int, alignGroups: Bool, regionName: String) -> UInt64 {
+        // For each body instance: the images holding it, and (image, k, e) sites.
+        var firstSeen: [Int32: Int] = [:]
+        var order: [Int32] = []
+        var holders: [Int32: [Int]] = [:]
+        var sites: [Int32: [(Int, Int, Int)]] = [:]
+        var sizeAlign: [Int32: (Int, Int)] = [:]
+        for (i, img) in w.images.enumerated() {
+            for (k, t) in img.tables.enumerated() {
+                let ids = w.bodyInstanceIDs[t]
+                for (e, entry) in w.tables[t].entries.enumerated() where kinds.contains(entry.kind) {
+                    let b = ids[e]
+                    if firstSeen[b] == nil { firstSeen[b] = order.count; order.append(b); sizeAlign[b] = (entry.size, entry.align) }
+                    if holders[b]?.last != i { holders[b, default: []].append(i) }
+                    sites[b, default: []].append((i, k, e))
+                }
+            }
+        }
+        // Group by signature.
+        var groupOf: [[Int]: Int] = [:]
+        var groups: [(sig: [Int], bodies: [Int32])] = []
+        for b in order {
+            let sig = holders[b]!
+            if let g = groupOf[sig] { groups[g].bodies.append(b) } else { groupOf[sig] = groups.count; groups.append((sig, [b])) }
+        }
+        let shared = groups.indices.filter { groups[$0].sig.count >= 2 }
+            .sorted { (groups[$0].sig.count, -$0) > (groups[$1].sig.count, -$1) }
+        var cursor = zone
+        for g in shared {
+            let start = alignGroups ? alignUp(cursor, pageSize) : cursor
+            var c = start
+            for b in groups[g].bodies {
+                let (size, align) = sizeAlign[b]!
+                c = alignUp(c, align)
+                for (i, k, e) in sites[b]! { layouts[i].addresses[k][e] = c }
+                c += UInt64(size)
+            }
+            for i in groups[g].sig where c > start {
+                layouts[i].regions.append(Region(name: "\(regionName):shared", start: start, size: c - start, pageAligned: start % UInt64(pageSize) == 0))
+            }
+            cursor = c
+        }
+        let singleStart = alignUp(cursor, pageSize)
+        var ends = [UInt64](repeating: singleStart, count: w.images.count)
+        for g in groups.indices where groups[g].sig.count == 1 {
+            let i = groups[g].sig[0]
+            for b in groups[g].bodies {
+                let (size, align) = sizeAlign[b]!
+                ends[i] = alignUp(ends[i], align)
+                for (ii, k, e) in sites[b]! { layouts[ii].addresses[k][e] = ends[i] }
+                ends[i] += UInt64(size)
+            }
+        }
+        for i in w.images.indices where ends[i] > singleStart {
+            layouts[i].regions.append(Region(name: "\(regionName):own", start: singleStart, size: ends[i] - singleStart, pageAligned: true))
+        }
+        return max(cursor, ends.max() ?? cursor)
+    }
+}
