@@ -45,7 +45,7 @@ public struct Workload: Sendable {
 
     /// `bodyIDs[t][e]`: dense body id of entry `e` of table `t`.
     public let bodyIDs: [[Int32]]
-    /// `bodyInstanceIDs[t][e]`: dense id of (body, occurrence within table t).
+    /// `bodyInstanceIDs[t][e]`: dense id of (library, body, occurrence within table t).
     public let bodyInstanceIDs: [[Int32]]
     /// `contentIDs[t][e]`: dense content id; `Workload.zeroContent` for bss.
     public let contentIDs: [[Int32]]
@@ -118,7 +118,8 @@ public struct Workload: Sendable {
         self.libraries = libraries
 
         // Interning, in deterministic (table, entry) order.
-        var bodies: [String: Int32] = [:], contents: [String: Int32] = [:], bodyInst: [Int64: Int32] = [:]
+        var bodies: [String: Int32] = [:], contents: [String: Int32] = [:], bodyInst: [BodyInstanceKey: Int32] = [:]
+        let libraryIndex = Dictionary(uniqueKeysWithValues: libraries.enumerated().map { ($1, Int32($0)) })
         var symbols: [String: Int32] = [:], names: [String] = []
         var defined: [Bool] = []
         func symbol(_ key: String, _ name: String, define: Bool) -> Int32 {
@@ -151,7 +152,7 @@ public struct Workload: Sendable {
                 let bid: Int32
                 if let x = bodies[bk] { bid = x } else { bid = Int32(bodies.count); bodies[bk] = bid }
                 let occ = seen[bid, default: 0]; seen[bid] = occ + 1
-                let ik = Int64(bid) << 24 | Int64(occ)
+                let ik = BodyInstanceKey(library: libraryIndex[t.library]!, body: bid, occurrence: occ)
                 let iid: Int32
                 if let x = bodyInst[ik] { iid = x } else { iid = Int32(bodyInst.count); bodyInst[ik] = iid }
                 b.append(bid); bi.append(iid); c.append(cid)
@@ -180,6 +181,8 @@ public struct Workload: Sendable {
     /// Total instances over all images.
     public var totalInstances: Int { images.reduce(0) { $0 + $1.instances } }
 }
+
+private struct BodyInstanceKey: Hashable { var library: Int32; var body: Int32; var occurrence: Int32 }
 
 private func tables_lib(_ available: [FunctionTable], _ used: [Int], _ local: Int) -> String {
     available[used[local]].library

@@ -1,0 +1,63 @@
+import Testing
+import SpacerCore
+import SpacerSimulator
+import SpacerStrategies
+import SpacerTestSupport
+
+/// Properties every registered strategy must have, checked on seeded random version histories
+/// (modifications of same and new size, inserts, deletes, renames, reverts, calls, data).
+/// A new strategy is covered as soon as it is in `StrategyRegistry.all`.
+@Suite struct ConformanceTests {
+    static let names = StrategyRegistry.all.map { $0.name }
+    static let seeds: [UInt64] = [1, 2, 3, 7, 42]
+
+    static func workload(_ seed: UInt64) throws -> Workload {
+        let h = RandomHistory.make(seed: seed, libraries: 3, versions: 5, functions: 25)
+        return try Workload(rows: h.rows, tables: h.tables)
+    }
+
+    @Test(arguments: names, seeds)
+    func feasibleDeterministicAndBounded(name: String, seed: UInt64) throws {
+        let w = try Self.workload(seed)
+        let type = StrategyRegistry.named(name)!
+        for pageSize in [4096, 16384] {
+            let ctx = PlacementContext(pageSize: pageSize, seed: seed, timeLimit: 2)
+            let a = try StrategyRegistry.make(name).place(w, context: ctx)
+            let b = try StrategyRegistry.make(name).place(w, context: ctx)
+            // Deterministic for a seed.
+            #expect(a.layouts == b.layouts, "\(name) seed \(seed): two runs differ")
+            // Each entry placed exactly once per image (one address slot each), aligned, no
+            // overlap, inside mapped regions, page-aligned where claimed, redirects into tables.
+            let problems = LayoutCheck.problems(workload: w, layouts: a.layouts, pageSize: pageSize, allowRemoval: type.removesEntries)
+            #expect(problems.isEmpty, "\(name) seed \(seed) page \(pageSize): \(problems.joined(separator: "; "))")
+            guard problems.isEmpty else { return }
+            if !type.removesEntries {
+                for l in a.layouts { #expect(!l.addresses.joined().contains(ImageLayout.removed)) }
+            }
+            // Every redirected field of an image's own entry leads, through its slot, to the very
+            // symbol (and addend) the entry references: redirection never changes meaning.
+            for (i, img) in w.images.enumerated() {
+                let l = a.layouts[i]
+                for (k, t) in img.tables.enumerated() {
+                    for (e, addr) in l.addresses[k].enumerated() where addr != ImageLayout.removed {
+                        for (r, rel) in w.tables[t].entries[e].relocations.enumerated() {
+                            guard let slot = l.redirects[addr + UInt64(rel.offset)] else { continue }
+                            let tt = l.trampolines.first { slot >= $0.address && slot < $0.address + UInt64($0.reservedBytes) }!
+                            let s = tt.slots[Int(slot - tt.address) / tt.slotSize]
+                            #expect(s.target == w.targetSymbols[t][e][r] && s.addend == rel.addend,
+                                    "\(name): \(img.name) \(w.tables[t].entries[e].name) reloc \(r) redirected to the wrong target")
+                        }
+                    }
+                }
+            }
+            // lower_bound_frames ≤ frames ≤ total_pages; ignoring xrefs never needs more frames.
+            for dedup in DedupModel.allCases {
+                let m = try Simulator.simulate(w, layouts: a.layouts, options: SimulationOptions(pageSize: pageSize, dedup: dedup), allowRemoval: type.removesEntries)
+                #expect(m.lowerBoundFrames <= m.frames && m.frames <= m.totalPages, "\(name) \(dedup): \(m)")
+                #expect(m.sharingPct >= 0 && m.sharingPct <= 100 && m.fragmentationPct >= 0 && m.fragmentationPct < 100)
+                let ig = try Simulator.simulate(w, layouts: a.layouts, options: SimulationOptions(pageSize: pageSize, dedup: dedup, xrefs: .ignore), allowRemoval: type.removesEntries)
+                #expect(ig.frames <= m.frames)
+            }
+        }
+    }
+}
