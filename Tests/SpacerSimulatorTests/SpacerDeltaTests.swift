@@ -1,0 +1,69 @@
+import Testing
+import SpacerCore
+import SpacerSimulator
+import SpacerStrategies
+import SpacerTestSupport
+
+/// Spacer-Δ must be right where the public prototype is not (reference/spacer-delta-prototype.md
+/// §9, B1–B4, B9): each case checks which copies exist and where each image's entries resolve.
+@Suite struct SpacerDeltaTests {
+    func place(_ tables: [FunctionTable], _ versions: [String]) throws -> (Workload, [ImageLayout]) {
+        let w = try Build.workload(tables, images: versions.map { [("L", $0)] })
+        return (w, try StrategyRegistry.make("spacer-delta").place(w, context: PlacementContext()).layouts)
+    }
+    /// Address of `name` in image `i` (library L is each image's only table).
+    func addr(_ w: Workload, _ l: [ImageLayout], _ i: Int, _ name: String) -> UInt64 {
+        let t = w.images[i].tables[0]
+        return l[i].addresses[0][w.tables[t].entries.firstIndex { $0.name == name }!]
+    }
+
+    @Test func sameSizeModificationGetsANewCopy() throws {            // B1
+        let (w, l) = try place([Build.table("L", "1", [Build.fn("f", 64, "F1"), Build.fn("g", 64, "G")]),
+                                Build.table("L", "2", [Build.fn("f", 64, "F2"), Build.fn("g", 64, "G")])], ["1", "2"])
+        #expect(addr(w, l, 0, "f") != addr(w, l, 1, "f"))
+        #expect(addr(w, l, 0, "g") == addr(w, l, 1, "g"))
+        #expect(addr(w, l, 1, "f") % 4096 == 0)   // the delta region of v2 starts on a page
+        #expect(l[1].extraCopies.count == 1)       // old f stays mapped in image 2, as a dead copy
+    }
+
+    @Test func calleeOrDataOnlyChangeIsAModification() throws {       // B2
+        // Same bytes (hash), but f now calls h instead of g, or references another string.
+        let v1 = Build.table("L", "1", [Build.fn("f", 64, "F", calls: [(1, "g")]), Build.fn("g", 32, "G"), Build.fn("h", 32, "H"),
+                                        Build.data("s", 8, "S1")])
+        let v2 = Build.table("L", "2", [Build.fn("f", 64, "F", calls: [(1, "h")]), Build.fn("g", 32, "G"), Build.fn("h", 32, "H"),
+                                        Build.data("s", 8, "S2")])
+        let (w, l) = try place([v1, v2], ["1", "2"])
+        #expect(addr(w, l, 0, "f") != addr(w, l, 1, "f"))
+        #expect(addr(w, l, 0, "s") != addr(w, l, 1, "s"))    // new data content, new copy
+        #expect(addr(w, l, 0, "g") == addr(w, l, 1, "g"))
+    }
+
+    @Test func modifiedStaticFunctionIsReachedByUnchangedCallers() throws { // B3
+        let v1 = Build.table("L", "1", [Build.fn("caller", 64, "C", calls: [(1, "helper")]), Build.fn("helper", 32, "H1", binding: .local)])
+        let v2 = Build.table("L", "2", [Build.fn("caller", 64, "C", calls: [(1, "helper")]), Build.fn("helper", 32, "H2", binding: .local)])
+        let (w, l) = try place([v1, v2], ["1", "2"])
+        #expect(addr(w, l, 0, "caller") == addr(w, l, 1, "caller"))
+        // The shared caller's call goes through a slot; in image 2 the slot leads to the new helper.
+        let field = addr(w, l, 1, "caller") + 1
+        let slot = try #require(l[1].redirects[field])
+        #expect(l[0].redirects[field] == slot)
+        let r1 = SymbolResolver(workload: w, image: 1, layout: l[1])
+        let tt = l[1].trampolines[0]
+        #expect(r1.resolve(tt.slots[Int(slot - tt.address) / tt.slotSize].target) == addr(w, l, 1, "helper"))
+        #expect(addr(w, l, 1, "helper") != addr(w, l, 0, "helper"))
+    }
+
+    @Test func revertRenameAndRemovalReuseOrDropCopies() throws {     // B4, B9
+        let v1 = Build.table("L", "1", [Build.fn("f", 64, "F1"), Build.fn("g", 64, "G"), Build.fn("gone", 64, "X")])
+        let v2 = Build.table("L", "2", [Build.fn("f", 64, "F2"), Build.fn("g_renamed", 64, "G")])
+        let v3 = Build.table("L", "3", [Build.fn("f", 64, "F1"), Build.fn("g_renamed", 64, "G")])
+        let (w, l) = try place([v1, v2, v3], ["1", "2", "3"])
+        #expect(addr(w, l, 2, "f") == addr(w, l, 0, "f"))              // revert: the old copy again
+        #expect(addr(w, l, 1, "g_renamed") == addr(w, l, 0, "g"))      // rename: same body, same copy
+        // Region 3 is empty: v3 brings no new body, so image 3 maps exactly what image 2 maps.
+        #expect(Set(l[2].regions) == Set(l[1].regions))
+        // The removed function is not the image's own entry in v2, only a dead copy.
+        #expect(!w.tables[w.images[1].tables[0]].entries.contains { $0.name == "gone" })
+        #expect(l[1].extraCopies.contains { w.tables[$0.table].entries[$0.entry].name == "gone" })
+    }
+}
