@@ -76,14 +76,17 @@ public struct ImageLayout: Hashable, Sendable {
     }
 }
 
-/// Fixed address zones shared by the built-in strategies. Code starts where Unikraft's does.
+/// Fixed address zones shared by the built-in strategies. Code starts where Unikraft's does;
+/// every zone lies below 2 GiB so that a `-fno-pic` (small code model) link can reach it.
+/// Zone sizes: code 1 GiB − 1 MiB, trampolines, rodata and writable data 256 MiB each; a layout
+/// that overflows a zone overlaps the next one and is refused by `LayoutCheck`.
 public enum AddressMap {
     /// First code address (Unikraft's 0x100000).
     public static let codeBase: UInt64 = 0x10_0000
     /// Trampoline tables.
-    public static let trampolineBase: UInt64 = 0x3000_0000
+    public static let trampolineBase: UInt64 = 0x4000_0000
     /// Read-only data.
-    public static let rodataBase: UInt64 = 0x4000_0000
+    public static let rodataBase: UInt64 = 0x5000_0000
     /// Writable data (data, then bss).
     public static let writableBase: UInt64 = 0x6000_0000
     /// Symbols that no table defines: one fixed address per name in every image.
