@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SpacerCore", targets: ["SpacerCore"]),
         .library(name: "SpacerSimulator", targets: ["SpacerSimulator"]),
         .library(name: "SpacerStrategies", targets: ["SpacerStrategies"]),
+        .library(name: "SpacerSynth", targets: ["SpacerSynth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,9 +31,12 @@ let package = Package(
         .target(name: "SpacerIO", dependencies: ["SpacerCore", "SpacerSimulator", "CZlib"]),
         // One file per placement strategy plus Registry.swift. Sees the model, never the simulator.
         .target(name: "SpacerStrategies", dependencies: ["SpacerCore"], path: "strategies"),
+        // Synthetic version histories with ground truth (the `generate` model); no CLI, so tests
+        // and the benchmark use it directly.
+        .target(name: "SpacerSynth", dependencies: ["SpacerCore"]),
         // Commands; the only target that imports ArgumentParser.
         .target(name: "SpacerCLI", dependencies: [
-            "SpacerCore", "SpacerELF", "SpacerSimulator", "SpacerIO", "SpacerStrategies",
+            "SpacerCore", "SpacerELF", "SpacerSimulator", "SpacerIO", "SpacerStrategies", "SpacerSynth",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "spacer-sim", dependencies: ["SpacerCLI"]),
@@ -42,5 +46,6 @@ let package = Package(
         .testTarget(name: "StrategyConformanceTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "SpacerELFTests", dependencies: ["SpacerCore", "SpacerELF", "SpacerIO"]),
         .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI"]),
+        .testTarget(name: "SpacerSynthTests", dependencies: ["SpacerSynth", "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
     ]
 )

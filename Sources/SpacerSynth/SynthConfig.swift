@@ -1,0 +1,129 @@
+import Foundation
+import SpacerCore
+
+/// Rates of the events between two consecutive versions of a synthetic library. Each rate is the
+/// expected number of events per version as a fraction of the library's functions (0.1 with 500
+/// functions: about 50 events).
+///
+/// Modifications are drawn per function with a probability that grows with the square root of its
+/// size (p_i = min(1, rate · √size_i / mean √size)), because large functions change more often:
+/// in real SQLite releases 46–93 % of functions but only 13–78 % of bytes stay unchanged
+/// (real-data-sources.md §3.1). The other events pick functions uniformly.
+public struct ChangeRates: Sendable, Hashable {
+    /// New body, same size, same relocation targets (a bug fix inside a function).
+    public var modifySame: Double
+    /// New body and a new size (×exp(N(0, 0.35)), never the old size); relocations redrawn for the
+    /// new size, keeping the old targets first.
+    public var modifyResize: Double
+    /// A new function at a random place in its object's link order, called by one existing
+    /// function (which is modified to call it).
+    public var insert: Double
+    /// A function removed; every caller is modified to call another function instead.
+    public var delete: Double
+    /// A function renamed, body unchanged; callers keep their bytes but their relocation now names
+    /// the new symbol (so, by the body identity of DESIGN.md §2, their bodies change).
+    public var rename: Double
+    /// A function moved elsewhere in its object's link order, body unchanged.
+    public var reorder: Double
+    /// A function given back one of its earlier bodies (same hash, size and relocations as in an
+    /// earlier version), when every target of that body still exists.
+    public var revert: Double
+
+    public init(modifySame: Double, modifyResize: Double, insert: Double, delete: Double, rename: Double,
+                reorder: Double, revert: Double) {
+        self.modifySame = modifySame; self.modifyResize = modifyResize; self.insert = insert; self.delete = delete
+        self.rename = rename; self.reorder = reorder; self.revert = revert
+    }
+
+    /// The default mix for one overall change rate r (the fraction of functions an event touches
+    /// per version): modify-same 0.35 r, modify-resize 0.45 r, insert 0.08 r, delete 0.04 r,
+    /// rename 0.02 r, reorder 0.03 r, revert 0.03 r. r = 0.2 gives about 80 % of functions
+    /// unchanged per version (callers touched by deletes, inserts and renames included), the
+    /// middle of SQLite's 46–93 %.
+    public static func mix(_ r: Double) -> ChangeRates {
+        ChangeRates(modifySame: 0.35 * r, modifyResize: 0.45 * r, insert: 0.08 * r, delete: 0.04 * r,
+                    rename: 0.02 * r, reorder: 0.03 * r, revert: 0.03 * r)
+    }
+
+    /// `modify-same=…;modify-resize=…;…` with four decimals, for provenance lines.
+    public var description: String {
+        [("modify-same", modifySame), ("modify-resize", modifyResize), ("insert", insert), ("delete", delete),
+         ("rename", rename), ("reorder", reorder), ("revert", revert)]
+            .map { "\($0.0)=\(String(format: "%.4f", $0.1))" }.joined(separator: ";")
+    }
+}
+
+/// Everything that decides a synthetic version history. The same configuration gives
+/// byte-identical tables (all randomness comes from `SplitMix64(seed:)`).
+public struct SynthConfig: Sendable, Hashable {
+    /// Number of libraries, named `syn0`, `syn1`, … unless `libraryNames` is given.
+    public var libraries: Int = 1
+    /// Library names (overrides `libraries` when not empty).
+    public var libraryNames: [String] = []
+    /// Functions of each library's first version.
+    public var functions: Int = 1000
+    /// Versions per library, named `1.0`, `1.1`, … (≥ 1).
+    public var versions: Int = 8
+    /// Seed of everything random.
+    public var seed: UInt64 = 1
+    /// The overall change rate `rates` was derived from (recorded in provenance; sweep key).
+    public var changeRate: Double = 0.2
+    /// Event rates between versions.
+    public var rates: ChangeRates = .mix(0.2)
+    /// Function sizes.
+    public var sizes: SizeModel = .functions
+    /// Functions per object file in the first version (objects group link order; static
+    /// functions are called only from their own object).
+    public var functionsPerObject: Int = 40
+    /// Fraction of functions that are global (SQLite 3.50.4: 270 of 1577 ≈ 0.17); the rest are
+    /// local (static) to their object.
+    public var globalFraction: Double = 0.17
+    /// Mean code bytes per relocation (SQLite 3.50.4: 826,463 B / 19,425 relocations ≈ 42.5).
+    public var bytesPerRelocation: Double = 42.5
+    /// Data entries per function of the first version: string literals, constant tables,
+    /// initialised data, zeroed data (guesses; the measured real tables list code only).
+    public var stringsPerFunction: Double = 0.4
+    public var constantsPerFunction: Double = 0.1
+    public var dataPerFunction: Double = 0.05
+    public var bssPerFunction: Double = 0.05
+
+    public init() {}
+
+    /// The names of the libraries generated.
+    public var names: [String] {
+        libraryNames.isEmpty ? (0..<max(libraries, 1)).map { "syn\($0)" } : libraryNames
+    }
+
+    /// Sets `changeRate` and `rates = .mix(rate)`.
+    public mutating func setChangeRate(_ rate: Double) {
+        changeRate = rate; rates = .mix(rate)
+    }
+
+    /// Why the configuration cannot be generated, or nil: at least one function and version,
+    /// rates in [0, 1], positive sizes and densities.
+    public var problem: String? {
+        if functions < 1 { return "functions must be ≥ 1, found \(functions)" }
+        if versions < 1 { return "versions must be ≥ 1, found \(versions)" }
+        if names.isEmpty || Set(names).count != names.count { return "library names must be distinct and not empty" }
+        let r = rates
+        for (n, x) in [("modify-same", r.modifySame), ("modify-resize", r.modifyResize), ("insert", r.insert), ("delete", r.delete),
+                       ("rename", r.rename), ("reorder", r.reorder), ("revert", r.revert)] where !(0...1).contains(x) {
+            return "\(n) rate must be in [0, 1], found \(x)"
+        }
+        if functionsPerObject < 1 { return "functions per object must be ≥ 1" }
+        if !(0...1).contains(globalFraction) { return "global fraction must be in [0, 1]" }
+        if !(bytesPerRelocation > 0) { return "bytes per relocation must be > 0" }
+        if !(sizes.sigma >= 0) || !sizes.mu.isFinite { return "size model needs a finite mu and sigma ≥ 0" }
+        return nil
+    }
+
+    /// Provenance lines written at the top of the generated table CSV.
+    public var provenance: [String] {
+        ["synthetic function tables from spacer-sim generate (not measured; README, \"generate\")",
+         "libraries=\(names.joined(separator: " ")) functions=\(functions) versions=\(versions) seed=\(seed) change_rate=\(changeRate)",
+         "rates: \(rates.description)",
+         "function sizes: \(sizes)",
+         "objects of \(functionsPerObject) functions; global fraction \(globalFraction); \(bytesPerRelocation) code bytes per relocation",
+         "data per function: strings \(stringsPerFunction), constants \(constantsPerFunction), data \(dataPerFunction), bss \(bssPerFunction)"]
+    }
+}
