@@ -40,6 +40,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "spacer-sim", dependencies: ["SpacerCLI"]),
+        // Placement and scoring throughput on generated presets (run it in release mode).
+        .executableTarget(name: "spacer-bench", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerSynth"]),
         .target(name: "SpacerTestSupport", dependencies: ["SpacerCore"], path: "Tests/SpacerTestSupport"),
         .testTarget(name: "SpacerCoreTests", dependencies: ["SpacerCore", "SpacerIO", "SpacerTestSupport"]),
         .testTarget(name: "SpacerSimulatorTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),

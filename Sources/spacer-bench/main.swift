@@ -1,0 +1,91 @@
+// spacer-bench: placement and scoring throughput on generated presets, one thread.
+//
+//   swift run -c release spacer-bench                      # large preset at 100 and 1000 images, spacer-delta
+//   swift run -c release spacer-bench --images 100,1000 --strategies spacer-delta,default
+//   swift run -c release spacer-bench --preset large --functions 50 --images 1000   # 10× fewer functions
+//
+// For each image count: generate the preset's tables (--functions per library), build the mix
+// workload, then per strategy time `place` and `Simulator.simulate` (wall clock, best of
+// --repeat). Prints one line per run and a CSV block. No figure of this program is asserted by a
+// test; the numbers go into the issue note.
+import Foundation
+import SpacerCore
+import SpacerSimulator
+import SpacerStrategies
+import SpacerSynth
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let clock = ContinuousClock()
+    let d = try clock.measure(body)
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+func peakRSSMiB() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_maxrss) / 1024
+}
+
+var presetName = "large"
+var imageCounts: [Int] = [100, 1000]
+var strategies = ["spacer-delta"]
+var functions: Int?
+var repeats = 1
+var args = CommandLine.arguments.dropFirst()
+while let a = args.popFirst() {
+    func value() -> String {
+        guard let v = args.popFirst() else { FileHandle.standardError.write(Data("spacer-bench: missing value\n".utf8)); exit(64) }
+        return v
+    }
+    switch a {
+    case "--preset": presetName = value()
+    case "--images": imageCounts = value().split(separator: ",").compactMap { Int($0) }
+    case "--strategies": strategies = value().split(separator: ",").map(String.init)
+    case "--functions": functions = Int(value())
+    case "--repeat": repeats = max(1, Int(value()) ?? 1)
+    case "-h", "--help":
+        print("usage: spacer-bench [--preset NAME] [--images N,N…] [--functions N] [--strategies a,b] [--repeat N]")
+        exit(0)
+    default:
+        FileHandle.standardError.write(Data("spacer-bench: unknown argument \(a)\n".utf8)); exit(64)
+    }
+}
+guard let preset = SynthPreset.named(presetName) else {
+    FileHandle.standardError.write(Data("spacer-bench: unknown preset \(presetName)\n".utf8)); exit(64)
+}
+var config = preset.config
+if let f = functions { config.functions = f }
+
+var csv = ["images,functions_per_image,placed_functions,strategy,generate_s,workload_s,place_s,score_s,total_s,functions_per_s,total_pages,frames,peak_rss_mib"]
+print("preset \(preset.name): \(config.names.count) libraries × \(config.functions) functions × \(config.versions) versions, change rate \(config.changeRate), seed \(config.seed); one thread")
+for n in imageCounts {
+    var tables: [FunctionTable] = []
+    let gen = seconds { tables = Generator.tables(config) }
+    let rows = WorkloadShape.mix(images: n).rows(tables: tables, instances: preset.instances, seed: config.seed)
+    var w: Workload!
+    let build = try seconds { w = try Workload(rows: rows, tables: tables) }
+    let functionsOf = w.tables.map { t in t.entries.reduce(0) { $0 + ($1.kind == .function ? 1 : 0) } }
+    let placed = w.images.reduce(0) { acc, img in acc + img.tables.reduce(0) { $0 + functionsOf[$1] } }
+    for name in strategies {
+        let s = try StrategyRegistry.make(name)
+        var best = (place: Double.infinity, score: Double.infinity)
+        var metrics = Metrics()
+        for _ in 0..<repeats {
+            var layouts: [ImageLayout] = []
+            let p = try seconds { layouts = try s.place(w, context: PlacementContext()).layouts }
+            let q = try seconds { metrics = try Simulator.simulate(w, layouts: layouts, options: SimulationOptions(), allowRemoval: type(of: s).removesEntries) }
+            best = (min(best.place, p), min(best.score, q))
+        }
+        let total = best.place + best.score
+        let line = String(format: "%5d images × %4d functions = %8d placed  %-14@ generate %.2f s  workload %.2f s  place %.2f s  score %.2f s  place+score %.2f s  (%.0f functions/s)  %d pages → %d frames  peak RSS %.0f MiB",
+                          n, placed / max(n, 1), placed, name as NSString, gen, build, best.place, best.score, total, Double(placed) / total,
+                          metrics.totalPages, metrics.frames, peakRSSMiB())
+        print(line)
+        csv.append([String(n), String(placed / max(n, 1)), String(placed), name, String(format: "%.3f", gen), String(format: "%.3f", build),
+                    String(format: "%.3f", best.place), String(format: "%.3f", best.score), String(format: "%.3f", total),
+                    String(format: "%.0f", Double(placed) / total), String(metrics.totalPages), String(metrics.frames),
+                    String(format: "%.0f", peakRSSMiB())].joined(separator: ","))
+    }
+}
+print("")
+print(csv.joined(separator: "\n"))
