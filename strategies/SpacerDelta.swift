@@ -33,10 +33,14 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
         var library: String
         var table: Int                  // the version that introduced the region
         var copies: [(entry: Int, address: UInt64)] = []
-        var images: [Int] = []          // images that map it
+        var firstCopy = 0               // global index of copies[0] (copies are numbered per library run)
+        var images: [Int] = []          // images that map it, ascending
         var regions: [Region] = []
     }
 
+    /// - Complexity: O(B + Σ_i (E_i + C_i) + Σ_i Σ_{d mapped by i} F_d + S · I) for B body
+    ///   instances, E_i own entries and C_i copies of the regions image i maps, F_d relocation
+    ///   fields of region d, S symbols and I images (one dense resolver per image, built once).
     public func place(_ w: Workload, context: PlacementContext) throws -> PlacementResult {
         let ps = context.pageSize
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }
@@ -46,21 +50,26 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
         var deltas: [DeltaRegion] = []
         var roCursor = AddressMap.codeBase
         var rwCursor = AddressMap.writableBase
+        // Per body instance (dense ids): the address of its copy and the copy's global number.
+        var placedAddress = [UInt64](repeating: ImageLayout.removed, count: w.bodyInstanceCount)
+        var placedCopy = [Int](repeating: -1, count: w.bodyInstanceCount)
+        var copyCount = 0
+        var usedBy = [Int](repeating: -1, count: 0)   // copy number -> last image that holds it as its own
         for lib in libs {
             let versions = w.versions(of: lib)
-            // Address of each placed body instance of this library, with the (table, entry) of its copy.
-            var placed: [Int32: (address: UInt64, table: Int, entry: Int, region: Int)] = [:]
+            var libDeltas: [Int] = []
             for (j, t) in versions.enumerated() {
-                var region = DeltaRegion(library: lib, table: t)
+                var region = DeltaRegion(library: lib, table: t, firstCopy: copyCount)
                 let table = w.tables[t]
                 let ids = w.bodyInstanceIDs[t]
                 for (zone, kinds) in [(0, [EntryKind.function, .rodata]), (1, [.data, .bss])] {
                     let start = alignUp(zone == 0 ? roCursor : rwCursor, ps)
                     var c = start
                     for kind in kinds {
-                        for (e, entry) in table.entries.enumerated() where entry.kind == kind && placed[ids[e]] == nil {
+                        for (e, entry) in table.entries.enumerated() where entry.kind == kind && placedCopy[Int(ids[e])] < 0 {
                             c = alignUp(c, entry.align)
-                            placed[ids[e]] = (c, t, e, deltas.count)
+                            placedAddress[Int(ids[e])] = c
+                            placedCopy[Int(ids[e])] = copyCount + region.copies.count
                             region.copies.append((e, c))
                             c += UInt64(entry.size)
                         }
@@ -70,26 +79,28 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
                     }
                     if zone == 0 { roCursor = c } else { rwCursor = c }
                 }
+                copyCount += region.copies.count
                 // Images holding version j or later map this region.
                 region.images = w.images.indices.filter { i in
                     w.images[i].tables.contains { versions.firstIndex(of: $0).map { $0 >= j } ?? false }
                 }
+                libDeltas.append(deltas.count)
                 deltas.append(region)
             }
-            // Own entries of every image: the copy of their body instance.
+            usedBy += [Int](repeating: -1, count: copyCount - usedBy.count)
+            // Own entries of every image: the copy of their body instance; the other copies of the
+            // regions it maps stay mapped as dead copies.
             for (i, img) in w.images.enumerated() {
                 guard let k = img.tables.firstIndex(where: { w.tables[$0].library == lib }) else { continue }
                 let t = img.tables[k]
-                var used = Set<UInt64>()
                 for (e, b) in w.bodyInstanceIDs[t].enumerated() {
-                    let a = placed[b]!.address
-                    layouts[i].addresses[k][e] = a
-                    used.insert(a)
+                    layouts[i].addresses[k][e] = placedAddress[Int(b)]
+                    usedBy[placedCopy[Int(b)]] = i
                 }
                 let j = versions.firstIndex(of: t)!
-                for r in deltas.indices where deltas[r].library == lib && versions.firstIndex(of: deltas[r].table)! <= j {
+                for r in libDeltas[...j] {
                     layouts[i].regions += deltas[r].regions
-                    for c in deltas[r].copies where !used.contains(c.address) {
+                    for (n, c) in deltas[r].copies.enumerated() where usedBy[deltas[r].firstCopy + n] != i {
                         layouts[i].extraCopies.append(PlacedCopy(table: deltas[r].table, entry: c.entry, address: c.address))
                     }
                 }
@@ -97,34 +108,65 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
         }
 
         // Trampolines: a field of shared code whose target differs between the images that map it.
-        let resolvers = w.images.indices.map { SymbolResolver(workload: w, image: $0, layout: layouts[$0]) }
+        // Fields of each shared region, in copy then relocation order (ascending addresses).
+        struct Fields { var address: [UInt64] = []; var symbol: [Int32] = []; var addend: [Int64] = []; var first: [UInt64] = []; var differs: [Bool] = [] }
+        var fields = [Fields](repeating: Fields(), count: deltas.count)
+        var mapped = [[Int]](repeating: [], count: w.images.count)   // image -> shared regions it maps
+        for (r, d) in deltas.enumerated() where d.images.count >= 2 {
+            for c in d.copies {
+                let targets = w.targetSymbols[d.table][c.entry]
+                for (n, rel) in w.tables[d.table].entries[c.entry].relocations.enumerated() {
+                    fields[r].address.append(c.address + UInt64(rel.offset))
+                    fields[r].symbol.append(targets[n]); fields[r].addend.append(rel.addend)
+                }
+            }
+            fields[r].differs = [Bool](repeating: false, count: fields[r].address.count)
+            for i in d.images { mapped[i].append(r) }
+        }
+        // One resolver at a time: the first image that maps a region fixes the reference values,
+        // every later one marks the fields whose target it resolves elsewhere.
+        for i in w.images.indices where !mapped[i].isEmpty {
+            let resolver = SymbolResolver(workload: w, image: i, layout: layouts[i])
+            for r in mapped[i] {
+                if deltas[r].images[0] == i {
+                    fields[r].first = fields[r].symbol.map { resolver.resolve($0) }
+                } else {
+                    fields[r].symbol.withUnsafeBufferPointer { sym in
+                        for k in sym.indices where !fields[r].differs[k] && resolver.resolve(sym[k]) != fields[r].first[k] {
+                            fields[r].differs[k] = true
+                        }
+                    }
+                }
+            }
+        }
         var tableCursor = max(AddressMap.trampolineBase, alignUp(roCursor, ps))
-        for d in deltas where d.images.count >= 2 {
+        for (r, d) in deltas.enumerated() where d.images.count >= 2 {
             var slotOf: [TrampolineSlot: Int] = [:]
             var slots: [TrampolineSlot] = []
-            var fieldSlot: [(UInt64, Int)] = []
-            for c in d.copies {
-                let entry = w.tables[d.table].entries[c.entry]
-                let targets = w.targetSymbols[d.table][c.entry]
-                for (r, rel) in entry.relocations.enumerated() {
-                    let s = targets[r]
-                    let a0 = resolvers[d.images[0]].resolve(s)
-                    guard d.images.dropFirst().contains(where: { resolvers[$0].resolve(s) != a0 }) else { continue }
-                    let slot = TrampolineSlot(target: s, addend: rel.addend)
-                    let n: Int
-                    if let x = slotOf[slot] { n = x } else { n = slots.count; slotOf[slot] = n; slots.append(slot) }
-                    fieldSlot.append((c.address + UInt64(rel.offset), n))
-                }
+            var runFields: [UInt64] = [], runSlot: [Int] = []
+            let f = fields[r]
+            for k in f.address.indices where f.differs[k] {
+                let slot = TrampolineSlot(target: f.symbol[k], addend: f.addend[k])
+                let n: Int
+                if let x = slotOf[slot] { n = x } else { n = slots.count; slotOf[slot] = n; slots.append(slot) }
+                if runFields.last == f.address[k] { runSlot[runSlot.count - 1] = n; continue }   // one field, last wins
+                runFields.append(f.address[k]); runSlot.append(n)
             }
             guard !slots.isEmpty else { continue }
             let base = alignUp(tableCursor, ps)
             let reserved = Int(alignUp(UInt64(slots.count * slotSize), ps))
             tableCursor = base + UInt64(reserved)
             let tt = TrampolineTable(address: base, slotSize: slotSize, slots: slots, reservedBytes: reserved, contentKeyed: sharedTables)
+            if zip(runFields, runFields.dropFirst()).contains(where: { $0 >= $1 }) {     // never for feasible copies
+                let order = runFields.indices.sorted { runFields[$0] < runFields[$1] }
+                runFields = order.map { runFields[$0] }; runSlot = order.map { runSlot[$0] }
+            }
+            let run = RedirectMap.Run(fields: runFields, slots: runSlot.map { base + UInt64($0 * slotSize) })
+            let region = Region(name: "ind:\(d.library)@\(w.tables[d.table].version)", start: base, size: UInt64(reserved), pageAligned: true)
             for i in d.images {
                 layouts[i].trampolines.append(tt)
-                layouts[i].regions.append(Region(name: "ind:\(d.library)@\(w.tables[d.table].version)", start: base, size: UInt64(reserved), pageAligned: true))
-                for (field, n) in fieldSlot { layouts[i].redirects[field] = base + UInt64(n * slotSize) }
+                layouts[i].regions.append(region)
+                layouts[i].redirects.add(run)
             }
         }
         return PlacementResult(layouts: layouts)

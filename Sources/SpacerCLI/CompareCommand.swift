@@ -38,7 +38,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("param"), help: ArgumentHelp("Strategy parameter, name=value (every strategy that declares it) or strategy.name=value. Repeatable.", valueName: "name=value"))
     var params: [String] = []
 
-    @Option(help: "Page size in bytes, a power of two ≥ 4096.")
+    @Option(help: "Page size in bytes, a power of two from 4096 to 2^30.")
     var pageSize = 4096
 
     @Option(help: "Dedup model: ksm (every page may merge) or loader (read-only pages from a shared pool).")
@@ -69,8 +69,8 @@ struct CompareCommand: ParsableCommand {
     var noTimings = false
 
     func validate() throws {
-        guard pageSize >= 4096, pageSize & (pageSize - 1) == 0 else {
-            throw ValidationError("--page-size must be a power of two ≥ 4096, found \(pageSize)")
+        guard pageSize >= 4096, pageSize <= 1 << 30, pageSize & (pageSize - 1) == 0 else {
+            throw ValidationError("--page-size must be a power of two from 4096 to 2^30, found \(pageSize)")
         }
         guard DedupModel(rawValue: dedup) != nil else { throw ValidationError("--dedup must be ksm or loader, found '\(dedup)'") }
         guard XrefMode(rawValue: xrefs) != nil else { throw ValidationError("--xrefs must be resolve or ignore, found '\(xrefs)'") }

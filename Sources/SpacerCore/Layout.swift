@@ -59,13 +59,13 @@ public struct ImageLayout: Hashable, Sendable {
     public var extraCopies: [PlacedCopy]
     public var trampolines: [TrampolineTable]
     /// Field address → slot address: the relocation whose field starts at the key is resolved
-    /// against the slot instead of its target.
-    public var redirects: [UInt64: UInt64]
+    /// against the slot instead of its target (`RedirectMap`: shared runs plus single entries).
+    public var redirects: RedirectMap
     /// Mapped address ranges. Every byte placed must lie in a region.
     public var regions: [Region]
 
     public init(addresses: [[UInt64]], extraCopies: [PlacedCopy] = [], trampolines: [TrampolineTable] = [],
-                redirects: [UInt64: UInt64] = [:], regions: [Region] = []) {
+                redirects: RedirectMap = [:], regions: [Region] = []) {
         self.addresses = addresses; self.extraCopies = extraCopies; self.trampolines = trampolines
         self.redirects = redirects; self.regions = regions
     }
@@ -105,24 +105,122 @@ public enum AddressMap {
 ///
 /// Own entries win; extra copies define the symbols the image's own tables lack (a dead old copy
 /// calling another dead copy); anything else is external (`AddressMap.external`).
+///
+/// Storage is one dense array indexed by symbol id (8 bytes × `workload.symbolNames.count`), so a
+/// lookup is an array read; external addresses come from `Workload.externalAddresses`.
 public struct SymbolResolver: Sendable {
-    private var address: [Int32: UInt64] = [:]
-    private let names: [String]
+    private var address: [UInt64]
+    private let external: [UInt64]
+    private static let undefined = UInt64.max
 
-    /// - Complexity: O(entries of the image + extra copies).
+    /// - Complexity: O(symbols of the workload + entries of the image + extra copies).
     public init(workload: Workload, image: Int, layout: ImageLayout) {
-        names = workload.symbolNames
-        for c in layout.extraCopies { address[workload.symbolIDs[c.table][c.entry]] = c.address }
+        external = workload.externalAddresses
+        address = [UInt64](repeating: SymbolResolver.undefined, count: workload.symbolNames.count)
+        for c in layout.extraCopies { address[Int(workload.symbolIDs[c.table][c.entry])] = c.address }
         for (k, t) in workload.images[image].tables.enumerated() {
             let syms = workload.symbolIDs[t]
-            for (e, a) in layout.addresses[k].enumerated() where a != ImageLayout.removed { address[syms[e]] = a }
+            for (e, a) in layout.addresses[k].enumerated() where a != ImageLayout.removed { address[Int(syms[e])] = a }
         }
     }
     /// Address of symbol `s` in this image.
     @inline(__always) public func resolve(_ s: Int32) -> UInt64 {
-        if let a = address[s] { return a }
-        return AddressMap.external(names[Int(s)])
+        let a = address[Int(s)]
+        return a != SymbolResolver.undefined ? a : external[Int(s)]
     }
     /// Whether the image defines `s` (own entry or extra copy).
-    public func defines(_ s: Int32) -> Bool { address[s] != nil }
+    public func defines(_ s: Int32) -> Bool { address[Int(s)] != SymbolResolver.undefined }
+}
+
+/// Redirected relocation fields of one image: field address → trampoline slot address.
+///
+/// A map with the interface of `[UInt64: UInt64]` (subscript, iteration as `(key, value)`,
+/// `count`, dictionary literals), stored as immutable sorted runs plus single entries. A strategy
+/// that gives many images the same redirects (Spacer-Δ: every image that maps a region redirects
+/// the same fields of it) adds one `Run` to each of them: the run's arrays are shared, not copied,
+/// so memory grows with the regions, not with images × fields.
+///
+/// A field should appear at most once over all runs; a single entry (`subscript` set) overrides a
+/// run's entry for its field.
+public struct RedirectMap: Hashable, Sendable, Sequence, ExpressibleByDictionaryLiteral {
+    /// Redirected fields sorted ascending (no duplicates), and the slot address of each.
+    public final class Run: Sendable {
+        public let fields: [UInt64]
+        public let slots: [UInt64]
+        /// - Precondition: `fields` sorted ascending without duplicates; `slots.count == fields.count`.
+        public init(fields: [UInt64], slots: [UInt64]) {
+            precondition(fields.count == slots.count, "a run needs one slot per field")
+            self.fields = fields; self.slots = slots
+        }
+        /// The slot of `field`, by binary search; O(log n).
+        public func slot(_ field: UInt64) -> UInt64? {
+            guard let first = fields.first, field >= first, field <= fields[fields.count - 1] else { return nil }
+            var lo = 0, hi = fields.count
+            while lo < hi { let mid = (lo + hi) / 2; if fields[mid] < field { lo = mid + 1 } else { hi = mid } }
+            return lo < fields.count && fields[lo] == field ? slots[lo] : nil
+        }
+    }
+
+    /// The shared runs, in the order added.
+    public private(set) var runs: [Run] = []
+    private var single: [UInt64: UInt64] = [:]
+    /// The single entries (set through the subscript); they override runs.
+    public var singles: [UInt64: UInt64] { single }
+
+    public init() {}
+    public init(dictionaryLiteral elements: (UInt64, UInt64)...) {
+        for (k, v) in elements { single[k] = v }
+    }
+
+    /// Adds a shared run. - Complexity: O(1).
+    public mutating func add(_ run: Run) { if !run.fields.isEmpty { runs.append(run) } }
+
+    /// The slot of `field`, or nil; setting adds or removes a single entry.
+    /// - Complexity: get O(r + log n) for r runs; set O(1) amortised.
+    public subscript(field: UInt64) -> UInt64? {
+        get {
+            if let v = single[field] { return v }
+            for r in runs { if let v = r.slot(field) { return v } }
+            return nil
+        }
+        set { single[field] = newValue }
+    }
+
+    /// Number of redirected fields.
+    public var count: Int { sorted().fields.count }
+    public var isEmpty: Bool { single.isEmpty && runs.isEmpty }
+
+    /// Every redirect as two arrays sorted by field (single entries override runs).
+    /// - Complexity: O(n) when the runs are disjoint and ascending (one merge), else O(n log n).
+    public func sorted() -> (fields: [UInt64], slots: [UInt64]) {
+        if single.isEmpty && runs.count == 1 { return (runs[0].fields, runs[0].slots) }
+        var pairs: [(UInt64, UInt64)] = []
+        pairs.reserveCapacity(runs.reduce(single.count) { $0 + $1.fields.count })
+        for r in runs {
+            if single.isEmpty { pairs += zip(r.fields, r.slots).map { ($0, $1) } }
+            else { for i in r.fields.indices where single[r.fields[i]] == nil { pairs.append((r.fields[i], r.slots[i])) } }
+        }
+        var ascending = true
+        for i in pairs.indices.dropFirst() where pairs[i].0 <= pairs[i - 1].0 { ascending = false; break }
+        if !single.isEmpty || !ascending {
+            pairs += single.map { ($0.key, $0.value) }
+            pairs.sort { $0.0 < $1.0 }
+        }
+        return (pairs.map(\.0), pairs.map(\.1))
+    }
+
+    public func makeIterator() -> IndexingIterator<[(key: UInt64, value: UInt64)]> {
+        let s = sorted()
+        return zip(s.fields, s.slots).map { (key: $0.0, value: $0.1) }.makeIterator()
+    }
+
+    public static func == (a: RedirectMap, b: RedirectMap) -> Bool {
+        if a.single == b.single && a.runs.count == b.runs.count && zip(a.runs, b.runs).allSatisfy({ $0 === $1 }) { return true }
+        let x = a.sorted(), y = b.sorted()
+        return x.fields == y.fields && x.slots == y.slots
+    }
+    public func hash(into h: inout Hasher) {
+        let s = sorted()
+        h.combine(s.fields); h.combine(s.slots)
+    }
 }

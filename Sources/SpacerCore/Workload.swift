@@ -53,10 +53,16 @@ public struct Workload: Sendable {
     public let symbolIDs: [[Int32]]
     /// `targetSymbols[t][e][r]`: the symbol relocation `r` of entry `e` refers to.
     public let targetSymbols: [[[Int32]]]
+    /// `relocationFields[t][e][r]`: relocation `r` of entry `e` as plain values (offset, width,
+    /// PC-relative or not, addend, target symbol), for the simulator's inner loop.
+    public let relocationFields: [[[RelocationField]]]
     /// Symbol names by id (for external addresses and messages).
     public let symbolNames: [String]
     /// Whether a symbol id is defined by no table of the workload.
     public let symbolIsExternal: [Bool]
+    /// `AddressMap.external(symbolNames[s])` for every symbol id: where a symbol resolves in an
+    /// image that does not define it (computed once, so resolvers never hash names).
+    public let externalAddresses: [UInt64]
     public let bodyCount: Int
     public let bodyInstanceCount: Int
     public let contentCount: Int
@@ -163,7 +169,15 @@ public struct Workload: Sendable {
         }
         self.bodyIDs = bodyIDs; self.bodyInstanceIDs = instIDs; self.contentIDs = contentIDs
         self.symbolIDs = symbolIDs; self.targetSymbols = targets
+        self.relocationFields = tables.indices.map { t in
+            tables[t].entries.indices.map { e in
+                zip(tables[t].entries[e].relocations, targets[t][e]).map { r, s in
+                    RelocationField(offset: r.offset, width: r.type.width, pcRelative: r.type.isPCRelative, addend: r.addend, target: s)
+                }
+            }
+        }
         self.symbolNames = names; self.symbolIsExternal = defined.map { !$0 }
+        self.externalAddresses = names.map(AddressMap.external)
         self.bodyCount = bodies.count; self.bodyInstanceCount = bodyInst.count; self.contentCount = contents.count
     }
 
@@ -180,6 +194,26 @@ public struct Workload: Sendable {
 
     /// Total instances over all images.
     public var totalInstances: Int { images.reduce(0) { $0 + $1.instances } }
+}
+
+/// One relocation reduced to what decides its value: field at `offset` bytes of `width` bytes,
+/// `S + A − P` when `pcRelative` else `S + A`, `S` the address of symbol `target`. 24 bytes, so
+/// that the simulator's walk over millions of fields stays in cache.
+public struct RelocationField: Sendable, Hashable {
+    /// The addend A, bytes.
+    public var addend: Int64
+    /// Byte offset of the field within its entry, below 2^31 (the table reader refuses larger
+    /// offsets; a larger one built in code is clamped).
+    public var offset: Int32
+    /// Symbol id of the target (`Workload.symbolNames`).
+    public var target: Int32
+    /// Field width in bytes: 1, 2, 4 or 8.
+    public var width: UInt8
+    public var pcRelative: Bool
+    public init(offset: Int, width: Int, pcRelative: Bool, addend: Int64, target: Int32) {
+        self.addend = addend; self.offset = Int32(clamping: offset); self.target = target
+        self.width = UInt8(width); self.pcRelative = pcRelative
+    }
 }
 
 private struct BodyInstanceKey: Hashable { var library: Int32; var body: Int32; var occurrence: Int32 }

@@ -124,7 +124,7 @@ public enum TableCSV {
         }
         let target = parts[2..<(parts.count - 1)].joined(separator: ":")
         guard !target.isEmpty else { throw SpacerError.data(file: file, location: location, expected: "a relocation target symbol", found: "'\(s)'") }
-        guard off >= 0, off + type.width <= size else {
+        guard off >= 0, off + type.width <= size, off < 1 << 31 else {
             throw SpacerError.data(file: file, location: location, expected: "a relocation field inside the entry's \(size) bytes", found: "'\(s)'")
         }
         return Relocation(offset: off, type: type, target: target, addend: addend)

@@ -19,7 +19,8 @@ public enum XrefMode: String, CaseIterable, Sendable {
 
 /// Parameters of one simulation.
 public struct SimulationOptions: Sendable, Hashable {
-    /// Page size in bytes, a power of two ≥ 4096.
+    /// Page size in bytes, a power of two from 4096 to 2^30 (page keys pack in-page offsets into
+    /// 32 bits).
     public var pageSize: Int
     public var dedup: DedupModel
     /// KSM's `max_page_sharing`: sharers per frame before a second frame is needed (≥ 2).
@@ -82,17 +83,26 @@ public enum Simulator {
     /// - Complexity: O(P + R + E log E) per image for P mapped pages, R relocations, E pieces.
     public static func simulate(_ workload: Workload, layouts: [ImageLayout], options: SimulationOptions,
                                 allowRemoval: Bool = false) throws -> Metrics {
-        let problems = LayoutCheck.problems(workload: workload, layouts: layouts, pageSize: options.pageSize, allowRemoval: allowRemoval)
-        guard problems.isEmpty else {
-            throw SpacerError.internalInvariant("infeasible layout:\n  " + problems.joined(separator: "\n  "))
+        guard options.pageSize >= 4096, options.pageSize <= 1 << 30, options.pageSize & (options.pageSize - 1) == 0 else {
+            throw SpacerError.usage("page size must be a power of two from 4096 to 2^30, found \(options.pageSize)")
+        }
+        guard layouts.count == workload.images.count else {
+            throw SpacerError.internalInvariant("infeasible layout:\n  \(layouts.count) layouts for \(workload.images.count) images")
         }
         let ps = options.pageSize
+        var problems: [String] = []
         var counts: [PageDigest: Int] = [:]
         var m = Metrics()
         var loaderPrivate = 0
         var usedBytes = 0
-        for (i, image) in workload.images.enumerated() {
-            let pages = pageKeys(workload, image: i, layout: layouts[i], options: options)
+        // One pass per image: pieces once, checked, then keyed (nothing is keyed once a problem
+        // is found; the check goes on to list up to 20 problems).
+        for (i, image) in workload.images.enumerated() where problems.count < 20 {
+            let pieces = LayoutCheck.pieces(workload: workload, image: i, layout: layouts[i])
+            problems += LayoutCheck.problems(workload: workload, image: i, layout: layouts[i], pieces: pieces, pageSize: ps,
+                                             allowRemoval: allowRemoval, limit: 20 - problems.count)
+            guard problems.isEmpty else { continue }
+            let pages = pageKeys(workload, image: i, layout: layouts[i], options: options, pieces: pieces)
             let inst = image.instances
             m.imageBytes += pages.count * ps
             m.totalPages += pages.count * inst
@@ -105,6 +115,9 @@ public enum Simulator {
                     counts[p.key, default: 0] += inst
                 }
             }
+        }
+        guard problems.isEmpty else {
+            throw SpacerError.internalInvariant("infeasible layout:\n  " + problems.joined(separator: "\n  "))
         }
         let cap = max(options.maxPageSharing, 1)
         for c in counts.values {
@@ -136,9 +149,18 @@ public enum Simulator {
     /// The mapped pages of image `image`, in address order, with their content keys.
     /// The layout must be feasible (see `LayoutCheck`).
     public static func pageKeys(_ workload: Workload, image: Int, layout: ImageLayout, options: SimulationOptions) -> [Page] {
+        pageKeys(workload, image: image, layout: layout, options: options,
+                 pieces: LayoutCheck.pieces(workload: workload, image: image, layout: layout))
+    }
+
+    /// `pageKeys` with the image's pieces (`LayoutCheck.pieces`) already computed.
+    /// - Complexity: O(P + R + E) for P pages, R relocation fields visited and E pieces: pieces,
+    ///   fields and redirects are all walked in address order (redirects by a cursor).
+    static func pageKeys(_ workload: Workload, image: Int, layout: ImageLayout, options: SimulationOptions, pieces: [LayoutCheck.Piece]) -> [Page] {
         let ps = UInt64(options.pageSize)
-        let pieces = LayoutCheck.pieces(workload: workload, image: image, layout: layout)
         let resolver = SymbolResolver(workload: workload, image: image, layout: layout)
+        let (redirectFields, redirectSlots) = layout.redirects.sorted()
+        var rc = 0                      // cursor into redirectFields: fields are visited in ascending order
         // Mapped page numbers: the union of the regions' pages, plus any page a piece touches.
         var numbers: [UInt64] = []
         for r in layout.regions where r.size > 0 {
@@ -169,10 +191,11 @@ public enum Simulator {
                 if pc.size == 0 || pc.end <= pStart { continue }
                 let sStart = Int(max(pStart, pc.start) - pc.start)
                 let sEnd = Int(min(pEnd, pc.end) - pc.start)
-                d.add(Int(max(pStart, pc.start) - pStart))
+                let inPage = max(pStart, pc.start) - pStart
                 used += sEnd - sStart
                 if pc.table < 0 {
                     let tt = layout.trampolines[pc.entry]
+                    d.add(inPage)
                     d.add(-2)
                     if !tt.contentKeyed { d.add(-1000 - image) }
                     d.add(sStart); d.add(sEnd - sStart)
@@ -186,31 +209,42 @@ public enum Simulator {
                     }
                     continue
                 }
-                let entry = workload.tables[pc.table].entries[pc.entry]
-                if entry.kind.isWritable { writable = true }
+                if workload.tables[pc.table].entries[pc.entry].kind.isWritable { writable = true }
                 let cid = workload.contentIDs[pc.table][pc.entry]
-                d.add(Int(cid))
-                if cid == Workload.zeroContent { d.add(sEnd - sStart); continue }
-                d.add(sStart); d.add(sEnd - sStart)
+                // A piece: (offset in page, slice length) and (content id, slice start), two words
+                // each packing two 32-bit values (offsets and lengths are below the page size,
+                // ≤ 2^32 here), so that equal keys still mean equal pieces.
+                d.add(inPage << 32 | UInt64(sEnd - sStart))
+                d.add(UInt64(UInt32(bitPattern: cid)) << 32 | UInt64(sStart))
+                if cid == Workload.zeroContent { continue }
                 guard options.xrefs == .resolve else { continue }
-                let relocs = entry.relocations
-                let targets = workload.targetSymbols[pc.table][pc.entry]
+                let relocs = workload.relocationFields[pc.table][pc.entry]
                 // First relocation whose field ends after the slice start (relocs sorted by offset).
                 var lo = 0, hi = relocs.count
                 while lo < hi {
                     let mid = (lo + hi) / 2
-                    if relocs[mid].offset + relocs[mid].type.width <= sStart { lo = mid + 1 } else { hi = mid }
+                    if Int(relocs[mid].offset) + Int(relocs[mid].width) <= sStart { lo = mid + 1 } else { hi = mid }
                 }
                 var r = lo
-                while r < relocs.count && relocs[r].offset < sEnd {
+                while r < relocs.count && Int(relocs[r].offset) < sEnd {
                     let rel = relocs[r]
                     let P = pc.start + UInt64(rel.offset)
-                    let S = layout.redirects[P] ?? resolver.resolve(targets[r])
+                    if rc > 0 && redirectFields[rc - 1] >= P {          // a step back (overlapping fields): search again
+                        var a = 0, b = rc
+                        while a < b { let mid = (a + b) / 2; if redirectFields[mid] < P { a = mid + 1 } else { b = mid } }
+                        rc = a
+                    }
+                    while rc < redirectFields.count && redirectFields[rc] < P { rc += 1 }
+                    let S = rc < redirectFields.count && redirectFields[rc] == P ? redirectSlots[rc] : resolver.resolve(rel.target)
                     var v = Int64(bitPattern: S) &+ rel.addend
-                    if rel.type.isPCRelative { v = v &- Int64(bitPattern: P) }
-                    let w = rel.type.width
-                    let value = w == 8 ? UInt64(bitPattern: v) : UInt64(bitPattern: v) & ((1 << UInt64(w * 8)) - 1)
-                    d.add(rel.offset - sStart); d.add(value)
+                    if rel.pcRelative { v = v &- Int64(bitPattern: P) }
+                    // (field offset in the slice, value): one word for fields of up to 4 bytes
+                    // (the offset fits 32 bits: it may be negative by < 8 for a field that starts
+                    // before the slice, so it is biased by 8), two for 8-byte fields.
+                    let w = Int(rel.width)
+                    let offset = UInt64(Int(rel.offset) - sStart + 8)
+                    if w == 8 { d.add(offset); d.add(UInt64(bitPattern: v)) }
+                    else { d.add(offset << 32 | (UInt64(bitPattern: v) & ((1 << UInt64(w * 8)) - 1))) }
                     r += 1
                 }
             }
