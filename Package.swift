@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "SpacerSimulatorTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "StrategyConformanceTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "SpacerELFTests", dependencies: ["SpacerCore", "SpacerELF", "SpacerIO"]),
-        .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI"]),
+        .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI", "SpacerCore", "SpacerIO", "SpacerSynth"]),
         .testTarget(name: "SpacerSynthTests", dependencies: ["SpacerSynth", "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
     ]
 )

@@ -81,43 +81,7 @@ struct CompareCommand: ParsableCommand {
 
     /// (name, parameters) per requested strategy, checked against the registry.
     func selection() throws -> [(String, [String: String])] {
-        var picked: [(String, [String: String])] = []
-        let list = strategies.map(splitTopLevel) ?? StrategyRegistry.all.map { $0.name }
-        for item in list where !item.isEmpty {
-            var name = item, given: [String: String] = [:]
-            if let open = item.firstIndex(of: "["), item.hasSuffix("]") {
-                name = String(item[..<open])
-                for kv in item[item.index(after: open)..<item.index(before: item.endIndex)].split(separator: ";") {
-                    let p = kv.split(separator: "=", maxSplits: 1)
-                    guard p.count == 2 else { throw ValidationError("strategy parameter '\(kv)' in '\(item)': expected name=value") }
-                    given[String(p[0])] = String(p[1])
-                }
-            }
-            guard let type = StrategyRegistry.named(name) else {
-                throw ValidationError("unknown strategy '\(name)'; registered: \(StrategyRegistry.all.map { $0.name }.joined(separator: ", "))")
-            }
-            for p in params {
-                let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
-                guard kv.count == 2 else { throw ValidationError("--param '\(p)': expected name=value or strategy.name=value") }
-                if let dot = kv[0].firstIndex(of: "."), StrategyRegistry.named(String(kv[0][..<dot])) != nil {
-                    if kv[0][..<dot] == name { given[String(kv[0][kv[0].index(after: dot)...])] = kv[1] }
-                } else if type.parameters.contains(where: { $0.name == kv[0] }) {
-                    given[kv[0]] = kv[1]
-                }
-            }
-            picked.append((name, given))
-        }
-        for p in params {
-            let key = String(p.split(separator: "=", maxSplits: 1).first ?? "")
-            let declared = picked.contains { n, _ in
-                let t = StrategyRegistry.named(n)!
-                if let dot = key.firstIndex(of: "."), key[..<dot] == n { return t.parameters.contains { $0.name == key[key.index(after: dot)...] } }
-                return t.parameters.contains { $0.name == key }
-            }
-            guard declared else { throw ValidationError("--param '\(p)': no selected strategy declares '\(key)' (see spacer-sim strategies --verbose)") }
-        }
-        guard !picked.isEmpty else { throw ValidationError("--strategies names no strategy") }
-        return picked
+        try strategySelection(strategies, params: params)
     }
 
     func run() throws {
@@ -182,6 +146,51 @@ struct CompareCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// (name, parameters) per strategy of a `--strategies` list (each `name` or `name[k=v;k2=v2]`;
+/// nil means every registered strategy) with the `--param name=value` /
+/// `--param strategy.name=value` settings applied to the strategies that declare them.
+/// - Throws: `ValidationError` for an unknown strategy, a malformed parameter, a `--param` that no
+///   selected strategy declares, or an empty list.
+func strategySelection(_ strategies: String?, params: [String]) throws -> [(String, [String: String])] {
+    var picked: [(String, [String: String])] = []
+    let list = strategies.map(splitTopLevel) ?? StrategyRegistry.all.map { $0.name }
+    for item in list where !item.isEmpty {
+        var name = item, given: [String: String] = [:]
+        if let open = item.firstIndex(of: "["), item.hasSuffix("]") {
+            name = String(item[..<open])
+            for kv in item[item.index(after: open)..<item.index(before: item.endIndex)].split(separator: ";") {
+                let p = kv.split(separator: "=", maxSplits: 1)
+                guard p.count == 2 else { throw ValidationError("strategy parameter '\(kv)' in '\(item)': expected name=value") }
+                given[String(p[0])] = String(p[1])
+            }
+        }
+        guard let type = StrategyRegistry.named(name) else {
+            throw ValidationError("unknown strategy '\(name)'; registered: \(StrategyRegistry.all.map { $0.name }.joined(separator: ", "))")
+        }
+        for p in params {
+            let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2 else { throw ValidationError("--param '\(p)': expected name=value or strategy.name=value") }
+            if let dot = kv[0].firstIndex(of: "."), StrategyRegistry.named(String(kv[0][..<dot])) != nil {
+                if kv[0][..<dot] == name { given[String(kv[0][kv[0].index(after: dot)...])] = kv[1] }
+            } else if type.parameters.contains(where: { $0.name == kv[0] }) {
+                given[kv[0]] = kv[1]
+            }
+        }
+        picked.append((name, given))
+    }
+    for p in params {
+        let key = String(p.split(separator: "=", maxSplits: 1).first ?? "")
+        let declared = picked.contains { n, _ in
+            let t = StrategyRegistry.named(n)!
+            if let dot = key.firstIndex(of: "."), key[..<dot] == n { return t.parameters.contains { $0.name == key[key.index(after: dot)...] } }
+            return t.parameters.contains { $0.name == key }
+        }
+        guard declared else { throw ValidationError("--param '\(p)': no selected strategy declares '\(key)' (see spacer-sim strategies --verbose)") }
+    }
+    guard !picked.isEmpty else { throw ValidationError("--strategies names no strategy") }
+    return picked
 }
 
 /// Splits `a,b[x=1,y=2],c` at commas outside brackets.

@@ -11,6 +11,9 @@ public struct RunResult: Sendable {
     public var metrics: Metrics
     public var status: SolverStatus
     public var placeSeconds: Double
+    /// The ground truth and the share of it this placement achieves, when asked for
+    /// (`Runner.run(..., idealSharing: true)`; sweep's `ideal_sharing_pct`).
+    public var bodySharing: Simulator.BodySharing? = nil
 }
 
 /// Loads inputs and runs strategies through the simulator; shared by `compare` and tests.
@@ -61,9 +64,10 @@ public enum Runner {
     }
 
     /// Places `workload` with `strategy` and simulates the result.
+    /// - Parameter idealSharing: also measure `Simulator.bodySharing` (one more page walk).
     /// - Throws: what the strategy throws; `.internalInvariant` for an infeasible layout.
     public static func run(_ strategy: any PlacementStrategy, workload: Workload, context: PlacementContext,
-                           options: SimulationOptions, params: String) throws -> RunResult {
+                           options: SimulationOptions, params: String, idealSharing: Bool = false) throws -> RunResult {
         let type = type(of: strategy)
         let clock = ContinuousClock()
         var result: PlacementResult!
@@ -75,6 +79,8 @@ public enum Runner {
             throw SpacerError.internalInvariant("strategy \(type.name): \(text)")
         }
         let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return RunResult(strategy: type.name, params: params, metrics: metrics, status: result.status, placeSeconds: secs)
+        var run = RunResult(strategy: type.name, params: params, metrics: metrics, status: result.status, placeSeconds: secs)
+        if idealSharing { run.bodySharing = Simulator.bodySharing(workload, layouts: result.layouts, options: options) }
+        return run
     }
 }

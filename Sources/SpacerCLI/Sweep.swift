@@ -1,0 +1,356 @@
+import Foundation
+import SpacerCore
+import SpacerIO
+import SpacerSimulator
+import SpacerStrategies
+import SpacerSynth
+
+/// The tidy sweep schema: the columns of `compare` (`ResultTable.columns`), then the sweep keys
+/// and the ideal-sharing columns. Kept separate from `ResultTable` so that `compare` is unchanged.
+public enum SweepTable {
+    /// Sweep keys: `preset` (empty for tables), `versions` (versions generated, or images taken
+    /// from a tables workload; empty when not swept), `change_rate` (preset's overall rate; empty
+    /// for tables), `instances_per_image` (empty: as the workload says).
+    public static let keyColumns = ["preset", "versions", "change_rate", "instances_per_image"]
+    /// `ideal_shared_bytes` (ground truth: Σ over image pairs of the bytes of the body instances
+    /// both hold, `IdealSharing.shareableBytes`), `actual_shared_bytes` (the part of it this
+    /// placement shares, `Simulator.bodySharing`), `ideal_sharing_pct` = 100 × actual / ideal.
+    public static let idealColumns = ["ideal_shared_bytes", "actual_shared_bytes", "ideal_sharing_pct"]
+    /// Every column, in output order.
+    public static let columns = ResultTable.columns + keyColumns + idealColumns
+
+    /// Columns that identify a run (a row): a resumed sweep skips a grid point whose identity is
+    /// already in the output, and `merge` keeps one row per identity.
+    public static let identity = ["workload", "tables", "preset", "versions", "change_rate", "seed", "instances_per_image",
+                                  "page_size", "dedup", "max_page_sharing", "xrefs", "strategy", "params"]
+    /// Identity columns compared as numbers when sorting (empty sorts first).
+    static let numeric: Set<String> = ["versions", "change_rate", "seed", "instances_per_image", "page_size", "max_page_sharing"]
+    /// Columns allowed to differ between two runs of one identity (timings).
+    static let volatile: Set<String> = ["place_seconds"]
+
+    /// A parsed sweep CSV: its rows as field arrays in `columns` order.
+    public struct File: Sendable {
+        public var rows: [[String]]
+    }
+
+    /// The identity string of `row` (fields joined by U+0001).
+    public static func key(_ row: [String]) -> String {
+        identity.map { row[index[$0]!] }.joined(separator: "\u{1}")
+    }
+    static let index: [String: Int] = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+
+    /// Whether row `a` sorts before row `b`: by the identity columns in order, numbers as numbers.
+    public static func before(_ a: [String], _ b: [String]) -> Bool {
+        for c in identity {
+            let i = index[c]!
+            let x = a[i], y = b[i]
+            if x == y { continue }
+            if numeric.contains(c) {
+                switch (Double(x), Double(y)) {
+                case let (p?, q?) where p != q: return p < q
+                case (nil, _?): return true
+                case (_?, nil): return false
+                default: break
+                }
+            }
+            return x < y
+        }
+        return false
+    }
+
+    /// CSV text of `rows` (header first), sorted by `before`.
+    public static func render(_ rows: [[String]]) -> String {
+        var out = columns.joined(separator: ",") + "\n"
+        for r in rows.sorted(by: before) { out += r.map(csvField).joined(separator: ",") + "\n" }
+        return out
+    }
+
+    /// Reads a sweep CSV.
+    /// - Throws: `.noInput` when missing; `.data` naming the file and line when the header is not
+    ///   exactly `columns` or a row has another number of fields.
+    public static func read(_ path: String) throws -> File {
+        let csv = try CSVReader(text: FileIO.readText(path), file: path)
+        guard let header = csv.records.first else { return File(rows: []) }
+        guard header.fields == columns else {
+            throw SpacerError.data(file: path, location: "\(header.line)", expected: "the sweep header (\(columns.count) columns: \(columns.prefix(3).joined(separator: ","))…\(columns.suffix(3).joined(separator: ",")); write to a new --out for another schema)",
+                                   found: "\(header.fields.count) columns: \(header.fields.prefix(3).joined(separator: ","))…")
+        }
+        var rows: [[String]] = []
+        for r in csv.records.dropFirst() {
+            guard r.fields.count == columns.count else {
+                throw SpacerError.data(file: path, location: "\(r.line)", expected: "\(columns.count) fields", found: "\(r.fields.count)")
+            }
+            rows.append(r.fields)
+        }
+        return File(rows: rows)
+    }
+
+    /// Joins sweep files: one row per identity (the first file that has it wins), sorted.
+    /// - Returns: the rows and the number of duplicate rows dropped, and how many of those differed
+    ///   from the kept row in a column other than the timings.
+    public static func merge(_ files: [File]) -> (rows: [[String]], duplicates: Int, conflicts: Int) {
+        var seen: [String: Int] = [:]
+        var rows: [[String]] = []
+        var duplicates = 0, conflicts = 0
+        let compare = columns.indices.filter { !volatile.contains(columns[$0]) }
+        for f in files {
+            for r in f.rows {
+                let k = key(r)
+                if let i = seen[k] {
+                    duplicates += 1
+                    if compare.contains(where: { rows[i][$0] != r[$0] }) { conflicts += 1 }
+                } else { seen[k] = rows.count; rows.append(r) }
+            }
+        }
+        return (rows.sorted(by: before), duplicates, conflicts)
+    }
+}
+
+/// Where the tables of a sweep come from.
+public enum SweepSource: Sendable {
+    /// A generator preset, generated afresh at every grid point.
+    case preset(SynthPreset)
+    /// Tables and a workload read from files (workload nil: one image per version, `chain`).
+    case tables(paths: [String], workload: String?)
+}
+
+/// The grid of a sweep: the cartesian product of its lists.
+public struct SweepGrid: Sendable {
+    public var sources: [SweepSource]
+    /// (name, parameters) per strategy (`strategySelection`).
+    public var strategies: [(String, [String: String])]
+    public var pageSizes: [Int] = [4096]
+    /// Instances per image; nil: as the preset or workload says.
+    public var instances: [Int?] = [nil]
+    /// Versions (presets: versions generated; tables: first N images); nil: as given.
+    public var versions: [Int?] = [nil]
+    /// Overall change rates (presets only); nil: the preset's.
+    public var changeRates: [Double?] = [nil]
+    public var seeds: [UInt64] = [1]
+    public var dedup: [DedupModel] = [.ksm]
+    public var maxPageSharing = 256
+    public var xrefs: XrefMode = .resolve
+    public var timeLimit: Double = 10
+
+    public init(sources: [SweepSource], strategies: [(String, [String: String])]) {
+        self.sources = sources; self.strategies = strategies
+    }
+
+    /// One run: a dataset (source, versions, rate, seed, instances) and what to run on it.
+    public struct Point: Sendable {
+        public var source: Int
+        public var versions: Int?
+        public var changeRate: Double?
+        public var seed: UInt64
+        public var instances: Int?
+        public var pageSize: Int
+        public var dedup: DedupModel
+        public var strategy: Int
+        /// Index of the dataset (source, versions, rate, seed, instances) the point runs on.
+        public var dataset: Int
+    }
+
+    /// Every grid point in a fixed order (sources, versions, change rates, seeds, instances, page
+    /// sizes, dedup models, strategies, innermost last); `--shard i/n` keeps points i−1, i−1+n, ….
+    public var points: [Point] {
+        var out: [Point] = []
+        var dataset = 0
+        for s in sources.indices {
+            let rates: [Double?]
+            if case .tables = sources[s] { rates = [nil] } else { rates = changeRates }
+            for v in versions { for r in rates { for seed in seeds { for inst in instances {
+                for ps in pageSizes { for d in dedup { for st in strategies.indices {
+                    out.append(Point(source: s, versions: v, changeRate: r, seed: seed, instances: inst, pageSize: ps, dedup: d, strategy: st, dataset: dataset))
+                } } }
+                dataset += 1
+            } } } }
+        }
+        return out
+    }
+}
+
+/// Runs a sweep grid into a tidy CSV: resumable, shardable, optionally on several threads.
+public final class SweepRunner: @unchecked Sendable {
+    public let grid: SweepGrid
+    /// Output CSV path; rewritten atomically (temporary file + rename) at most every
+    /// `flushSeconds` and at the end, so an interrupted run leaves only whole rows.
+    public let output: String
+    /// `(i, n)`: run only the points whose index ≡ i − 1 (mod n), i in 1...n.
+    public var shard: (Int, Int) = (1, 1)
+    /// Write `place_seconds` (false: empty, so outputs are byte-identical across runs).
+    public var timings = true
+    /// Stop after this many new runs (the rest is left for a later, resumed run); nil: all.
+    public var maxRuns: Int?
+    /// Threads running datasets in parallel.
+    public var jobs = 1
+    public var flushSeconds = 1.0
+    /// Called after every run with (runs done, runs to do, elapsed seconds, what just ran).
+    public var progress: (@Sendable (Int, Int, Double, String) -> Void)?
+    public var toolVersion = spacerSimVersion
+    public var gitCommit = "unknown"
+
+    private let lock = NSLock()
+    private var rows: [[String]] = []
+    private var done = 0
+    private var lastFlush = Date.distantPast
+    private var failure: Error?
+    private var nextGroup = 0
+
+    public init(grid: SweepGrid, output: String) { self.grid = grid; self.output = output }
+
+    /// What `run()` did: runs done now, runs skipped because the output had them, rows written.
+    public struct Summary: Sendable { public var ran: Int; public var skipped: Int; public var remaining: Int; public var rows: Int }
+
+    /// Runs the points of this shard that the output does not hold yet.
+    /// - Throws: `.data` for an output CSV with another schema; what loading, generation, a
+    ///   strategy or the simulator throws (rows finished before the error are written).
+    public func run() throws -> Summary {
+        var existing: [[String]] = []
+        if FileManager.default.fileExists(atPath: output) { existing = try SweepTable.read(output).rows }
+        let have = Set(existing.map(SweepTable.key))
+        rows = existing
+        let mine = grid.points.enumerated().filter { $0.offset % shard.1 == shard.0 - 1 }.map(\.element)
+        // Tables sources are read once.
+        var loaded: [Int: ([FunctionTable], [WorkloadRow], String)] = [:]
+        for (s, src) in grid.sources.enumerated() {
+            if case let .tables(paths, workload) = src {
+                let tables = try Runner.loadTables(paths)
+                let rows = try workload.map { try WorkloadCSV.read(path: $0) } ?? WorkloadShape.chain.rows(tables: tables, instances: 1, seed: 0)
+                loaded[s] = (tables, rows, workload ?? "chain")
+            }
+        }
+        var todo: [SweepGrid.Point] = []
+        var skipped = 0
+        for p in mine {
+            if have.contains(SweepTable.key(identity(p))) { skipped += 1 } else { todo.append(p) }
+        }
+        let remaining = max(0, todo.count - (maxRuns ?? todo.count))
+        if let m = maxRuns { todo = Array(todo.prefix(m)) }
+        // Group by dataset: generate (or select) once, run every strategy / page size on it.
+        var grouped: [[SweepGrid.Point]] = []
+        var groupOf: [Int: Int] = [:]
+        for p in todo {
+            if let g = groupOf[p.dataset] { grouped[g].append(p) } else { groupOf[p.dataset] = grouped.count; grouped.append([p]) }
+        }
+        let groups = grouped, tablesRead = loaded
+        let total = todo.count
+        let start = Date()
+        nextGroup = 0
+        let work: @Sendable (Int) -> Void = { [self] _ in
+            while true {
+                lock.lock()
+                guard failure == nil, nextGroup < groups.count else { lock.unlock(); return }
+                let g = groups[nextGroup]; nextGroup += 1
+                lock.unlock()
+                do {
+                    let w = try workload(for: g[0], loaded: tablesRead)
+                    for p in g {
+                        let row = try runOne(p, w)
+                        lock.lock()
+                        rows.append(row); done += 1
+                        let d = done
+                        let flush = Date().timeIntervalSince(lastFlush) >= flushSeconds
+                        if flush { lastFlush = Date() }
+                        var flushError: Error?
+                        if flush { do { try write() } catch { flushError = error } }
+                        if let e = flushError { failure = e }
+                        lock.unlock()
+                        progress?(d, total, Date().timeIntervalSince(start), describe(p))
+                        if flushError != nil { return }
+                    }
+                } catch {
+                    lock.lock(); if failure == nil { failure = error }; lock.unlock()
+                    return
+                }
+            }
+        }
+        if jobs <= 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: min(jobs, max(groups.count, 1)), execute: work) }
+        lock.lock(); defer { lock.unlock() }
+        try write()
+        if let e = failure { throw e }
+        return Summary(ran: done, skipped: skipped, remaining: remaining, rows: rows.count)
+    }
+
+    /// Writes every row so far, sorted, atomically. Caller holds the lock.
+    private func write() throws {
+        try FileIO.writeAtomically(SweepTable.render(rows), to: output)
+    }
+
+    /// The identity fields of a point, as a row in `SweepTable.columns` order (other fields empty).
+    func identity(_ p: SweepGrid.Point) -> [String] {
+        var row = [String](repeating: "", count: SweepTable.columns.count)
+        let (workload, tables, preset, versions, rate, instances) = keys(p)
+        let (name, given) = grid.strategies[p.strategy]
+        let params = (try? StrategyParameters(given, specs: StrategyRegistry.named(name)!.parameters, strategy: name).canonical) ?? ""
+        let values: [String: String] = ["workload": workload, "tables": tables, "preset": preset, "versions": versions, "change_rate": rate,
+                                        "seed": String(p.seed), "instances_per_image": instances, "page_size": String(p.pageSize),
+                                        "dedup": p.dedup.rawValue, "max_page_sharing": String(grid.maxPageSharing),
+                                        "xrefs": grid.xrefs == .resolve ? "resolve" : "ignore (upper bound)", "strategy": name, "params": params]
+        for (k, v) in values { row[SweepTable.index[k]!] = v }
+        return row
+    }
+
+    /// (workload, tables, preset, versions, change_rate, instances_per_image) column values.
+    func keys(_ p: SweepGrid.Point) -> (String, String, String, String, String, String) {
+        switch grid.sources[p.source] {
+        case .preset(let preset):
+            return ("preset:\(preset.name)", "generated", preset.name, String(p.versions ?? preset.config.versions),
+                    formatRate(p.changeRate ?? preset.config.changeRate), String(p.instances ?? preset.instances))
+        case let .tables(paths, workload):
+            return (workload ?? "chain", paths.joined(separator: " "), "", p.versions.map(String.init) ?? "", "",
+                    p.instances.map(String.init) ?? "")
+        }
+    }
+
+    func describe(_ p: SweepGrid.Point) -> String {
+        let (_, _, preset, v, r, _) = keys(p)
+        return "\(grid.strategies[p.strategy].0) \(preset.isEmpty ? "tables" : preset) v=\(v) r=\(r) seed=\(p.seed) page=\(p.pageSize)"
+    }
+
+    /// The workload of a point's dataset.
+    func workload(for p: SweepGrid.Point, loaded: [Int: ([FunctionTable], [WorkloadRow], String)]) throws -> Workload {
+        switch grid.sources[p.source] {
+        case .preset(let preset):
+            var c = preset.config
+            if let v = p.versions { c.versions = v }
+            if let r = p.changeRate { c.setChangeRate(r) }
+            c.seed = p.seed
+            if let problem = c.problem { throw SpacerError.usage("preset \(preset.name): \(problem)") }
+            let tables = Generator.tables(c)
+            return try Workload(rows: preset.shape.rows(tables: tables, instances: p.instances ?? preset.instances, seed: p.seed), tables: tables)
+        case .tables:
+            let (tables, all, name) = loaded[p.source]!
+            var rows = all
+            if let v = p.versions {
+                var images: [String] = []
+                for r in all where !images.contains(r.image) { images.append(r.image) }
+                guard v <= images.count else {
+                    throw SpacerError.usage("--versions \(v) exceeds the \(images.count) images of workload \(name)")
+                }
+                let keep = Set(images.prefix(v))
+                rows = all.filter { keep.contains($0.image) }
+            }
+            if let i = p.instances { rows = rows.map { var r = $0; r.instances = i; return r } }
+            return try Workload(rows: rows, tables: tables, source: name)
+        }
+    }
+
+    /// Places, scores and measures one point; its CSV row.
+    func runOne(_ p: SweepGrid.Point, _ w: Workload) throws -> [String] {
+        let (name, given) = grid.strategies[p.strategy]
+        let strategy = try StrategyRegistry.make(name, parameters: given)
+        let canonical = try StrategyParameters(given, specs: StrategyRegistry.named(name)!.parameters, strategy: name).canonical
+        let options = SimulationOptions(pageSize: p.pageSize, dedup: p.dedup, maxPageSharing: grid.maxPageSharing, xrefs: grid.xrefs)
+        let context = PlacementContext(pageSize: p.pageSize, seed: p.seed, timeLimit: grid.timeLimit)
+        let r = try Runner.run(strategy, workload: w, context: context, options: options, params: canonical, idealSharing: true)
+        let (workload, tables, preset, versions, rate, instances) = keys(p)
+        let ctx = ResultTable.Context(workload: workload, tables: tables, options: options, seed: p.seed, images: w.images.count,
+                                      instances: w.totalInstances, timings: timings, toolVersion: toolVersion, gitCommit: gitCommit)
+        let b = r.bodySharing!
+        return ResultTable.values(r, ctx) + [preset, versions, rate, instances] +
+            [String(b.idealBytes), String(b.sharedBytes), String(format: "%.3f", b.pct)]
+    }
+}
+
+/// A change rate as the CSV spells it: the shortest decimal that reads back as the same Double.
+func formatRate(_ r: Double) -> String { "\(r)" }
