@@ -107,3 +107,16 @@ enum CLI {
         #expect(r.out.contains("shared-tables=true;slot-size=8"))
     }
 }
+
+@Suite struct CLIJobsTests {
+    @Test func outputIsTheSameWhateverTheThreadCount() throws {
+        let d = try CLI.tempDir()
+        try CLIEndToEndTests().table.write(to: d.appendingPathComponent("t.csv"), atomically: true, encoding: .utf8)
+        try CLIEndToEndTests().workload.write(to: d.appendingPathComponent("w.csv"), atomically: true, encoding: .utf8)
+        let outs = try [1, 2, 4].map { j in
+            try CLI.run(["compare", "--tables", "t.csv", "--workload", "w.csv", "--no-csv", "--format", "csv", "--no-timings", "--jobs", "\(j)"], cwd: d)
+        }
+        #expect(outs.allSatisfy { $0.status == 0 })
+        #expect(outs[0].out == outs[1].out && outs[1].out == outs[2].out)
+    }
+}
