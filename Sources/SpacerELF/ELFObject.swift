@@ -123,11 +123,12 @@ public struct ELFObject: Sendable {
         self.file = file
         self.bytes = bytes
         let r = ByteReader(bytes: bytes, file: file)
-        try r.require(0, 64, "an ELF header")
-        guard bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 else {
-            throw SpacerError.data(file: file, location: "byte 0", expected: "an ELF object (magic 7f 45 4c 46)",
-                                   found: "bytes " + bytes[0..<4].map { hex2($0) }.joined(separator: " "))
+        let magic: [UInt8] = [0x7f, 0x45, 0x4c, 0x46]
+        guard bytes.starts(with: magic) || (bytes.count < 4 && magic.starts(with: bytes)) else {
+            throw SpacerError.data(file: file, location: "byte 0", expected: "an ELF object or an ar archive (magic 7f 45 4c 46 or !<arch>)",
+                                   found: bytes.isEmpty ? "an empty file" : "bytes " + bytes.prefix(4).map { hex2($0) }.joined(separator: " "))
         }
+        try r.require(0, 64, "an ELF header")
         switch bytes[4] {
         case 2: break
         case 1: throw SpacerError.data(file: file, location: "byte 4", expected: "a 64-bit ELF (ELFCLASS64)", found: "ELFCLASS32")
