@@ -146,7 +146,7 @@ final class ObjectState {
         for s in elf.symbols where s.isInSection && !s.isLabel && s.type != ELFConst.STT_SECTION && s.type != ELFConst.STT_FILE {
             symbolsBySection[s.section, default: []].append(s.index)
         }
-        for sec in elf.sections where sec.isAlloc && sec.size > 0 {
+        for sec in elf.sections where sec.index > 0 && sec.type != ELFConst.SHT_NULL && sec.isAlloc && sec.size > 0 {
             if sec.isExecutable {
                 guard sec.type != ELFConst.SHT_NOBITS else { continue }
                 if Self.carves(sec) {

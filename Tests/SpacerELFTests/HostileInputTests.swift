@@ -127,16 +127,42 @@ struct HostileInputTests {
     }
 
     /// Random byte corruption never traps: extraction either succeeds or throws SpacerError.
+    /// Mutations aim at the structures the reader trusts (ELF header, section headers, symbol
+    /// and relocation tables) as well as anywhere in the file.
     @Test func randomCorruptionNeverTraps() throws {
         let good = try smallObject(try Scratch())
+        let elf = try ELFObject(bytes: good, file: "small.o")
+        var regions: [Range<Int>] = [0..<good.count, 0..<64, good.u64(0x28)..<good.count]
+        for sec in elf.sections where sec.type == ELFConst.SHT_SYMTAB || sec.type == ELFConst.SHT_RELA {
+            regions.append(sec.offset..<(sec.offset + sec.size))
+        }
         var rng = SplitMix64(seed: 42)
-        for _ in 0..<3000 {
+        for i in 0..<6000 {
             var b = good
-            for _ in 0..<Int.random(in: 1...4, using: &rng) {
-                b[Int.random(in: 0..<b.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            let region = regions[i % regions.count]
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                let at = Int.random(in: region, using: &rng)
+                switch i % 3 {
+                case 0: b[at] = UInt8.random(in: 0...255, using: &rng)
+                case 1: b[at] ^= 1 << UInt8.random(in: 0...7, using: &rng)
+                default: b[at] = [0x00, 0xff, 0x7f, 0x80][Int.random(in: 0..<4, using: &rng)]
+                }
             }
             do { _ = try extract(bytes: b) } catch is SpacerError {} catch { Issue.record("unexpected \(error)") }
         }
+    }
+
+    /// Regression (found by fuzzing): an allocated section of type SHT_NULL has no contents.
+    @Test func allocatedNullSectionHasNoContents() throws {
+        var bytes = try smallObject(try Scratch())
+        let elf = try ELFObject(bytes: bytes, file: "small.o")
+        let shoff = bytes.u64(0x28)
+        for sec in elf.sections where sec.name.hasPrefix(".rodata.names") || sec.name.hasPrefix(".bss.count") {
+            bytes.put(0, at: shoff + 64 * sec.index + 4, width: 4)
+        }
+        let rows = try extract(bytes: bytes)
+        #expect(rows.named("f") != nil)
+        #expect(rows.named("names") == nil)
     }
 
     // MARK: archives
