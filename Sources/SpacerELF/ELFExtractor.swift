@@ -25,8 +25,11 @@ public struct ObjectInput: Sendable {
 /// only when no sized symbol names the section, else the section name without `.text.`. Other
 /// executable sections (a plain `.text`, and the grouping sections `.text.unlikely`, `.text.hot`,
 /// `.text.startup`, `.text.exit` that code without `-ffunction-sections` uses) are *carved*: one
-/// row per sized FUNC symbol (its `st_value ..< st_value + st_size`), aligned as the section;
-/// bytes between functions are padding and belong to no row.
+/// row per FUNC symbol address (`st_value ..< st_value + st_size`; a FUNC symbol without a size,
+/// as hand-written assembly leaves, runs to the next function or the section end), aligned as
+/// the section; bytes between functions are padding and belong to no row. Note that the
+/// assembler already resolved calls between local functions of one carved section, so those
+/// displacements are part of the body bytes (use `-ffunction-sections` for movable bodies).
 ///
 /// **Relocations and body hash.** A row's relocations come from the `SHT_RELA`/`SHT_REL`
 /// sections that apply to its section, sorted by offset, with offsets relative to the row start.
@@ -243,26 +246,32 @@ final class ObjectState {
     /// The functions of a section holding several: one row per sized FUNC symbol (aliases at one
     /// address give one row; a symbol inside an earlier function is an alias into it).
     private func carve(_ sec: ELFSection) throws -> [CodeRow] {
-        var starts: [Int: Int] = [:]  // start -> extent
-        var atStart: [Int: [Int]] = [:]  // start -> every named symbol there
+        var sized: [Int: Int] = [:]  // start -> extent, from FUNC symbols with a size
+        var unsized: Set<Int> = []   // starts of FUNC symbols without a size (hand-written assembly)
         for i in symbolsBySection[sec.index] ?? [] {
             let s = elf.symbols[i]
-            guard s.type == ELFConst.STT_FUNC || s.type == ELFConst.STT_GNU_IFUNC, s.size > 0 else { continue }
+            guard s.type == ELFConst.STT_FUNC || s.type == ELFConst.STT_GNU_IFUNC else { continue }
+            if s.size == 0 {
+                if s.value < UInt64(sec.size) { unsized.insert(Int(s.value)) }
+                continue
+            }
             guard s.value <= UInt64(sec.size), s.size <= UInt64(sec.size) - s.value else {
                 throw SpacerError.data(file: file, location: "byte \(symbolEntryOffset(i))",
                                        expected: "function \(s.name) inside the \(sec.size) bytes of \(sec.name)",
                                        found: "offset \(s.value), size \(s.size)")
             }
-            starts[Int(s.value)] = max(starts[Int(s.value)] ?? 0, Int(s.size))
+            sized[Int(s.value)] = max(sized[Int(s.value)] ?? 0, Int(s.size))
         }
+        let starts = Set(sized.keys).union(unsized).sorted()
+        var atStart: [Int: [Int]] = [:]  // start -> every named symbol there
         for i in symbolsBySection[sec.index] ?? [] {
             let v = elf.symbols[i].value
-            if v <= UInt64(sec.size), starts[Int(v)] != nil { atStart[Int(v), default: []].append(i) }
+            if v < UInt64(sec.size), sized[Int(v)] != nil || unsized.contains(Int(v)) { atStart[Int(v), default: []].append(i) }
         }
         var rows: [CodeRow] = []
         var end = 0
-        for start in starts.keys.sorted() where start >= end {
-            let size = starts[start]!
+        for (k, start) in starts.enumerated() where start >= end {
+            let size = sized[start] ?? ((k + 1 < starts.count ? starts[k + 1] : sec.size) - start)
             guard let s = canonicalSymbol(among: atStart[start] ?? [], at: start, code: true) else { continue }
             rows.append(CodeRow(start: start, size: size, name: symbolNames[s], binding: binding(of: elf.symbols[s])))
             end = start + size

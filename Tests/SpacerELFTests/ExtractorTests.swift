@@ -271,8 +271,17 @@ struct ExtractorTests {
         #expect(rows.named("big_function")!.size > 4096)
         // Cold parts live in .text.unlikely, carved the same way.
         #expect(rows.named("checked.cold")?.section == ".text.unlikely")
-        // Calls into other functions of the same .text resolve to their names.
-        #expect(rows.named("use_scale")!.relocations.allSatisfy { $0.target.hasPrefix("scale") })
+        // References between .text and .text.unlikely go through section symbols + addend and
+        // resolve to the function they land in.
+        #expect(rows.named("checked")!.relocations.contains { $0.target == "checked.cold" })
+        #expect(rows.named("jump.cold")!.relocations.contains { $0.target == "jump" && $0.addend > 0 })
+        // A call to a local function of the same section was resolved by the assembler: no
+        // relocation, the displacement is part of the body (documented limit of carve mode).
+        #expect(!rows.named("use_scale")!.relocations.contains { $0.target.hasPrefix("scale") })
+        // Data without -fdata-sections: one row per referenced section, named by its symbol at
+        // offset 0; other objects in it are that row plus an addend.
+        let bss = try #require(rows.first { $0.section == ".bss" })
+        #expect(rows.named("checked")!.relocations.contains { $0.target == bss.name })
         #expect(rows.map(\.order) == Array(0..<rows.count))
         _ = try TableCSV.parse(TableCSV.render([FunctionTable(library: "p", version: "1", entries: rows)]), file: "p.csv")
     }
@@ -320,5 +329,34 @@ struct ExtractorTests {
         #expect(ELFObject.implicitAddend(bytes, at: 4, width: 8) == Int64(bitPattern: 0x8000_0000_0000_0010))
         #expect(ELFObject.implicitAddend(bytes, at: 4, width: 1) == 16)
         #expect(ELFObject.implicitAddend(bytes, at: 0, width: 2) == -4)
+    }
+
+    /// Hand-written assembly: a FUNC symbol without .size runs to the next function; a global
+    /// call inside one section keeps its relocation.
+    @Test func carveAssemblyWithUnsizedFunctions() throws {
+        let s = try Scratch()
+        let obj = try s.assemble("asm", """
+                .text
+                .globl asm_one
+                .type asm_one, @function
+            asm_one:
+                call asm_two
+                ret
+                .p2align 4
+                .globl asm_two
+                .type asm_two, @function
+            asm_two:
+                movl $1, %eax
+                call memcpy
+                ret
+                .size asm_two, .-asm_two
+
+            """)
+        let rows = try extract([obj])
+        #expect(rows.functions.map(\.name) == ["asm_one", "asm_two"])
+        #expect(rows.named("asm_one")?.size == 16)
+        #expect(rows.named("asm_two")?.size == 11)
+        #expect(rows.named("asm_one")?.relocations.map(\.target) == ["asm_two"])
+        #expect(rows.named("asm_two")?.relocations.map(\.target) == ["memcpy"])
     }
 }

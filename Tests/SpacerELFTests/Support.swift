@@ -66,6 +66,14 @@ final class Scratch {
         return path("\(name).o")
     }
 
+    /// Assembles GNU assembler `source` to `name.o` with gcc; returns its path.
+    @discardableResult
+    func assemble(_ name: String, _ source: String) throws -> String {
+        try source.write(toFile: path("\(name).s"), atomically: true, encoding: .utf8)
+        try run(Toolchain.gcc!, ["-c", "\(name).s", "-o", "\(name).o"])
+        return path("\(name).o")
+    }
+
     func bytes(_ name: String) throws -> [UInt8] {
         [UInt8](try Data(contentsOf: URL(fileURLWithPath: path(name))))
     }
