@@ -320,7 +320,7 @@ debian_pick() {
     [[ -n $DEB_VER ]] || die "Debian lists $file for $pkg ${versions//$'\n'/ }, but in no configured suite"
     if [[ $DEB_SUITE != "$suite" ]]; then
         log "  note: Debian $suite has no $pkg with upstream ${key#*-} (it has: $(apt_private apt-cache madison "$pkg" |
-            awk -F'|' -v s=" $suite/" 'index($3, s) { gsub(/ /, "", $2); printf "%s ", $2 }')); taking $DEB_VER from $DEB_SUITE"
+            awk -F'|' -v s=" $suite/" 'index($3, s) { gsub(/ /, "", $2); printf "%s%s", sep, $2; sep = " " }')); taking $DEB_VER from $DEB_SUITE"
     fi
 }
 
@@ -342,7 +342,7 @@ fetch_orig() {
         # .dsc / .debian.tar.xz of newer suites sometimes answer 404; only the orig matters.
         if grep -q '404' "$dl/$pkg-$DEB_VER.log"; then
             log "  note: $(grep -o '[^/ ]*\.\(dsc\|debian\.tar\.[a-z]*\) *404' "$dl/$pkg-$DEB_VER.log" |
-                sed 's/ *404$//' | sort -u | tr '\n' ' ')answered 404 (only the orig tarball is used)"
+                sed 's/ *404$//; s/%2[bB]/+/g' | sort -u | tr '\n' ' ')answered 404 (only the orig tarball is used)"
         else
             tail -n 20 "$dl/$pkg-$DEB_VER.log" >&2
         fi
