@@ -19,10 +19,13 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
     public static let parameters = [
         ParameterSpec("slot-size", .int, default: "16", help: "bytes per trampoline slot (8..64)"),
         ParameterSpec("shared-tables", .bool, default: "false", help: "key trampoline pages by content so images whose slots agree share them"),
+        ParameterSpec("map-used-only", .bool, default: "false", help: "map only the pages that hold an entry the image uses (dead old copies' pages stay unmapped)"),
     ]
     let slotSize: Int
     let sharedTables: Bool
+    let mapUsedOnly: Bool
     public init(parameters: StrategyParameters) throws {
+        mapUsedOnly = parameters.bool("map-used-only")
         slotSize = parameters.int("slot-size")
         guard (8...64).contains(slotSize) else { throw SpacerError.usage("spacer-delta: slot-size must be 8..64, found \(slotSize)") }
         sharedTables = parameters.bool("shared-tables")
@@ -107,6 +110,10 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
             }
         }
 
+        if mapUsedOnly {
+            for i in w.images.indices { layouts[i] = Self.unmapDeadPages(w, image: i, layouts[i], pageSize: ps) }
+        }
+
         // Trampolines: a field of shared code whose target differs between the images that map it.
         // Fields of each shared region, in copy then relocation order (ascending addresses).
         struct Fields { var address: [UInt64] = []; var symbol: [Int32] = []; var addend: [Int64] = []; var first: [UInt64] = []; var differs: [Bool] = [] }
@@ -170,5 +177,47 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
             }
         }
         return PlacementResult(layouts: layouts)
+    }
+
+    /// Issue 7 refinement (a): keep mapped only the pages that hold an entry image `i` uses, plus
+    /// whole dead copies that touch such a page (their bytes are in the file either way). Regions
+    /// become runs of kept pages. Address-space holes are fine.
+    static func unmapDeadPages(_ w: Workload, image i: Int, _ layout: ImageLayout, pageSize: Int) -> ImageLayout {
+        var l = layout
+        let ps = UInt64(pageSize)
+        var pages = Set<UInt64>()
+        func pagesOf(_ start: UInt64, _ size: Int) -> ClosedRange<UInt64> { (start / ps)...((start + UInt64(size) - 1) / ps) }
+        for (k, t) in w.images[i].tables.enumerated() {
+            for (e, a) in l.addresses[k].enumerated() where a != ImageLayout.removed {
+                for p in pagesOf(a, w.tables[t].entries[e].size) { pages.insert(p) }
+            }
+        }
+        var kept: [PlacedCopy] = []
+        var rest = l.extraCopies
+        var changed = true
+        while changed {
+            changed = false
+            var next: [PlacedCopy] = []
+            for c in rest {
+                let r = pagesOf(c.address, w.tables[c.table].entries[c.entry].size)
+                if r.contains(where: { pages.contains($0) }) {
+                    kept.append(c); changed = true
+                    for p in r { pages.insert(p) }
+                } else { next.append(c) }
+            }
+            rest = next
+        }
+        l.extraCopies = kept.sorted { $0.address < $1.address }
+        let sorted = pages.sorted()
+        var regions = l.regions.filter { $0.name.hasPrefix("ind:") }
+        var j = 0
+        while j < sorted.count {
+            var end = j
+            while end + 1 < sorted.count && sorted[end + 1] == sorted[end] + 1 { end += 1 }
+            regions.append(Region(name: "used", start: sorted[j] * ps, size: UInt64(end - j + 1) * ps, pageAligned: true))
+            j = end + 1
+        }
+        l.regions = regions
+        return l
     }
 }

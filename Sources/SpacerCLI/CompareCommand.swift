@@ -56,6 +56,9 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Seconds a solver may spend per sub-problem.")
     var timeLimit: Double = 10
 
+    @Option(help: "Strategies run in parallel (results and outputs are the same for any value; timings are noisier above 1).")
+    var jobs = 1
+
     @Option(help: "Output on stdout: table, csv or json.")
     var format: OutputFormat = .table
 
@@ -76,6 +79,7 @@ struct CompareCommand: ParsableCommand {
         guard XrefMode(rawValue: xrefs) != nil else { throw ValidationError("--xrefs must be resolve or ignore, found '\(xrefs)'") }
         guard maxPageSharing >= 2 else { throw ValidationError("--max-page-sharing must be ≥ 2, found \(maxPageSharing)") }
         guard timeLimit >= 0 else { throw ValidationError("--time-limit must be ≥ 0") }
+        guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1, found \(jobs)") }
         _ = try selection()
     }
 
@@ -107,13 +111,13 @@ struct CompareCommand: ParsableCommand {
             var progress: (@Sendable (String) -> Void)? = nil
             if tty { progress = { (s: String) in note("  " + s) } }
             let context = PlacementContext(pageSize: pageSize, seed: seed, timeLimit: timeLimit, progress: progress)
-            var results: [RunResult] = []
             let picked = try selection()
-            for (n, (name, given)) in picked.enumerated() {
-                if tty { note("[\(n + 1)/\(picked.count)] \(name)…") }
-                let strategy = try StrategyRegistry.make(name, parameters: given)
-                let canonical = try StrategyParameters(given, specs: StrategyRegistry.named(name)!.parameters, strategy: name).canonical
-                results.append(try Runner.run(strategy, workload: w, context: context, options: options, params: canonical))
+            let runs = try picked.map { name, given in
+                (try StrategyRegistry.make(name, parameters: given),
+                 try StrategyParameters(given, specs: StrategyRegistry.named(name)!.parameters, strategy: name).canonical)
+            }
+            let results = try Runner.runAll(runs, workload: w, context: context, options: options, jobs: jobs) { done, name in
+                if tty { note("[\(done)/\(runs.count)] \(name) done") }
             }
             let ctx = ResultTable.Context(workload: wpath, tables: tpaths.joined(separator: " "), options: options, seed: seed,
                                           images: w.images.count, instances: w.totalInstances, timings: !noTimings,

@@ -36,8 +36,9 @@ public struct SimulationOptions: Sendable, Hashable {
 public struct Metrics: Sendable, Hashable {
     /// Mapped pages, counted per instance.
     public var totalPages = 0
-    /// Physical frames after deduplication: Σ over page content keys of ceil(count / max_page_sharing)
-    /// (plus one frame per instance for each writable page under `loader`).
+    /// Physical frames after deduplication: under `ksm`, Σ over page content keys of
+    /// ceil(count / max_page_sharing); under `loader`, one frame per read-only key (the pool has no
+    /// cap) plus one frame per instance for each writable page.
     public var frames = 0
     /// Page content keys seen at least twice.
     public var pagesShared = 0
@@ -119,9 +120,9 @@ public enum Simulator {
         guard problems.isEmpty else {
             throw SpacerError.internalInvariant("infeasible layout:\n  " + problems.joined(separator: "\n  "))
         }
-        let cap = max(options.maxPageSharing, 1)
+        let cap = options.dedup == .ksm ? max(options.maxPageSharing, 1) : Int.max
         for c in counts.values {
-            m.frames += (c + cap - 1) / cap
+            m.frames += (c - 1) / cap + 1
             if c >= 2 { m.pagesShared += 1; m.pagesSharing += c } else { m.privatePages += 1 }
         }
         m.frames += loaderPrivate

@@ -10,10 +10,11 @@ import SpacerSynth
 @Suite struct SweepTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// small preset × versions 2..4 × two change rates × two seeds × every strategy: 2 × 3 × 2 × 2 = 12
-    /// datasets, 12 × 6 strategies = 72 runs.
+    /// small preset × versions 2..4 × two change rates × two seeds = 12 datasets, × 6 strategies
+    /// = 72 runs.
     static func grid() throws -> SweepGrid {
-        var g = SweepGrid(sources: [.preset(.small)], strategies: try strategySelection(nil, params: []))
+        var g = SweepGrid(sources: [.preset(.small)],
+                          strategies: try strategySelection("default,dce,library-aligned,per-occurrence,function-per-page,spacer-delta", params: []))
         g.versions = [2, 3, 4]; g.changeRates = [0.1, 0.3]; g.seeds = [1, 2]
         return g
     }

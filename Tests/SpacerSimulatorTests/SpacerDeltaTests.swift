@@ -67,3 +67,20 @@ import SpacerTestSupport
         #expect(l[1].extraCopies.contains { w.tables[$0.table].entries[$0.entry].name == "gone" })
     }
 }
+
+@Suite struct SpacerDeltaRefinementTests {
+    @Test func mapUsedOnlyUnmapsDeadCopies() throws {
+        // v1 = a, b, c (page-sized); v2 = b modified. Without the refinement image 2 maps region 1
+        // (a, b1, c) and region 2 (b2): 4 pages. With it, b1's page is dead in image 2 and stays
+        // unmapped: 3 pages; frames stay 4 (a, b1, c, b2); total pages 3 + 3 = 6 instead of 7.
+        let t = GoldenFrameTests.tables()
+        let w = try Build.workload(t, images: [[("L", "1")], [("L", "2")]])
+        func run(_ p: [String: String]) throws -> Metrics {
+            let r = try StrategyRegistry.make("spacer-delta", parameters: p).place(w, context: PlacementContext())
+            return try Simulator.simulate(w, layouts: r.layouts, options: SimulationOptions())
+        }
+        let plain = try run([:]), used = try run(["map-used-only": "true"])
+        #expect(plain.frames == 4 && plain.totalPages == 7)
+        #expect(used.frames == 4 && used.totalPages == 6)
+    }
+}
