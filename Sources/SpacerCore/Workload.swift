@@ -124,7 +124,7 @@ public struct Workload: Sendable {
         self.libraries = libraries
 
         // Interning, in deterministic (table, entry) order.
-        var bodies: [String: Int32] = [:], contents: [String: Int32] = [:], bodyInst: [BodyInstanceKey: Int32] = [:]
+        var bodies: [BodyKey: Int32] = [:], contents: [ContentKey: Int32] = [:], bodyInst: [BodyInstanceKey: Int32] = [:]
         let libraryIndex = Dictionary(uniqueKeysWithValues: libraries.enumerated().map { ($1, Int32($0)) })
         var symbols: [String: Int32] = [:], names: [String] = []
         var defined: [Bool] = []
@@ -149,12 +149,11 @@ public struct Workload: Sendable {
             var seen: [Int32: Int32] = [:]
             b.reserveCapacity(t.entries.count)
             for entry in t.entries {
-                let ck = entry.kind == .bss ? nil : "\(entry.kind.rawValue)|\(entry.hash)|\(entry.size)"
+                let ck = entry.kind == .bss ? nil : ContentKey(kind: entry.kind, hash: entry.hash, size: entry.size)
                 let cid: Int32
                 if let ck { if let x = contents[ck] { cid = x } else { cid = Int32(contents.count); contents[ck] = cid } }
                 else { cid = Workload.zeroContent }
-                var bk = "\(entry.kind.rawValue)|\(entry.hash)|\(entry.size)|\(entry.align)|"
-                for r in entry.relocations { bk += r.encoded; bk += " " }
+                let bk = BodyKey(content: ContentKey(kind: entry.kind, hash: entry.hash, size: entry.size), align: entry.align, relocations: entry.relocations)
                 let bid: Int32
                 if let x = bodies[bk] { bid = x } else { bid = Int32(bodies.count); bodies[bk] = bid }
                 let occ = seen[bid, default: 0]; seen[bid] = occ + 1
@@ -216,6 +215,8 @@ public struct RelocationField: Sendable, Hashable {
     }
 }
 
+private struct ContentKey: Hashable { var kind: EntryKind; var hash: String; var size: Int }
+private struct BodyKey: Hashable { var content: ContentKey; var align: Int; var relocations: [Relocation] }
 private struct BodyInstanceKey: Hashable { var library: Int32; var body: Int32; var occurrence: Int32 }
 
 private func tables_lib(_ available: [FunctionTable], _ used: [Int], _ local: Int) -> String {
