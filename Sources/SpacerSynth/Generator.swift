@@ -9,12 +9,16 @@ import SpacerCore
 ///   2 %, like GCC's `.cold` parts), grouped into objects in link order, a fraction global and the
 ///   rest static to their object.
 /// - **Call graph**: a function of size s has about s / `bytesPerRelocation` relocations
-///   (uniformly jittered ×0.5…1.5), spread over its bytes. Each targets: another function (55 %,
-///   `plt32`; callees drawn with a lognormal "popularity" weight, so in-degree is heavy-tailed and
-///   fan-out grows with size; a static callee only from its own object), a string literal (25 %,
-///   `pc32`; half of them new, library-wide `str.<hash>` symbols as merged literals are named), a
-///   constant table (5 %), initialised data (4 %), bss (3 %) of its own object, or an external libc
-///   symbol (8 %, Zipf over 32 names).
+///   (uniformly jittered ×0.5…1.5), spread over its bytes. Targets, in the proportions of the
+///   committed real tables (datasets/real: 66.3 % functions, 21.0 % rodata, 5.1 % data, 3.2 % bss,
+///   4.3 % external): another function (66.3 %; `plt32` to a global, `pc32` to a static callee, as
+///   GNU as emits them; callees drawn with a lognormal "popularity" weight, so in-degree is
+///   heavy-tailed and fan-out grows with size; a static callee only from its own object), a
+///   string literal (17 %; library-wide `str.<hash>` symbols, as merged literals are named, new
+///   with a probability that gives `stringsPerFunction` strings per function) or a constant table
+///   of its own object (4 %) — both `abs32s` (87 %, the real mix under -fno-pic) or `pc32` —
+///   initialised data (5.1 %) or bss (3.2 %) of the library (`pc32`), or an external libc symbol
+///   (4.3 %, `plt32`, Zipf over 32 names).
 /// - **Events** between versions, with `ChangeRates`: modify keeping the size, modify changing
 ///   the size, insert, delete, rename, reorder, revert to an earlier body; callers follow deletes,
 ///   inserts and renames. A modification also replaces one of the function's strings with a new
@@ -99,7 +103,9 @@ private struct LibraryHistory {
     // Callee sampler: prefix sums of popularity over `fns` (rebuilt after structural changes).
     var prefix: [Double] = []
     var globals: [Int] = []
-    var dataIndex: [Int: [TargetKind: [Int]]] = [:]   // object -> kind -> indices into objectData
+    var constantsOf: [Int: [Int]] = [:]       // object -> its constant tables (indices into objectData)
+    var libraryData: [TargetKind: [Int]] = [:] // .data / .bss -> indices into objectData
+    var stringNew = 0.5                       // probability that a string reference makes a new literal
 
     init(name: String, config: SynthConfig, seed: UInt64) {
         self.name = name; self.c = config; self.rng = SplitMix64(seed: seed)
@@ -113,21 +119,25 @@ private struct LibraryHistory {
                           align: unit(&rng) < 0.02 ? 1 : 16, body: Body(size: config.sizes.draw(&rng), hash: "", refs: []),
                           popularity: exp(1.2 * standardNormal(&rng))))
         }
-        // Object data: constants, data, bss in proportion to the object's functions.
+        // Constant tables per object, in proportion to its functions; data and bss per library.
+        func datum(_ kind: EntryKind, object k: Int) -> Datum {
+            let prefixName = kind == .rodata ? "tbl" : kind == .data ? "var" : "buf"
+            defer { nextID += 1 }
+            return Datum(kind: kind, name: "\(name)_\(prefixName)\(nextID)", object: k,
+                         size: (kind == .rodata ? SizeModel.rodata : kind == .data ? SizeModel.data : SizeModel.bss).draw(&rng),
+                         align: kind == .rodata ? 8 : 32, hash: kind == .bss ? "" : newHash())
+        }
         for k in 0..<objects {
             let count = fns.filter { $0.object == k }.count
-            for (kind, per, model, align) in [(EntryKind.rodata, config.constantsPerFunction, SizeModel.constants, 32),
-                                              (.data, config.dataPerFunction, SizeModel.data, 8),
-                                              (.bss, config.bssPerFunction, SizeModel.bss, 32)] {
-                let m = Int(Double(count) * per + unit(&rng))
-                for _ in 0..<m {
-                    let prefixName = kind == .rodata ? "tbl" : kind == .data ? "var" : "buf"
-                    objectData.append(Datum(kind: kind, name: "\(name)_\(prefixName)\(nextID)", object: k,
-                                            size: model.draw(&rng), align: align, hash: kind == .bss ? "" : newHash()))
-                    nextID += 1
-                }
-            }
+            for _ in 0..<Int(Double(count) * config.constantsPerFunction + unit(&rng)) { objectData.append(datum(.rodata, object: k)) }
         }
+        for (kind, per) in [(EntryKind.data, config.dataPerFunction), (.bss, config.bssPerFunction)] {
+            for _ in 0..<Int(Double(n) * per + unit(&rng)) { objectData.append(datum(kind, object: below(objects, &rng))) }
+        }
+        // String references per function ≈ 17 % of its relocations, mean size / bytes per
+        // relocation of them: make `stringsPerFunction` of those new literals.
+        let meanSize = exp(config.sizes.mu + config.sizes.sigma * config.sizes.sigma / 2)
+        stringNew = min(1, config.stringsPerFunction / max(0.17 * meanSize / config.bytesPerRelocation, 1e-9))
         indexData()
         rebuildSampler()
         // Bodies: hash and relocations, now that every target exists. Strings appear as needed.
@@ -166,64 +176,77 @@ private struct LibraryHistory {
     }
 
     mutating func indexData() {
-        dataIndex = [:]
+        constantsOf = [:]; libraryData = [:]
         for (i, d) in objectData.enumerated() {
-            let k: TargetKind = d.kind == .rodata ? .constant : d.kind == .data ? .data : .bss
-            dataIndex[d.object, default: [:]][k, default: []].append(i)
+            switch d.kind {
+            case .rodata: constantsOf[d.object, default: []].append(i)
+            case .data: libraryData[.data, default: []].append(i)
+            default: libraryData[.bss, default: []].append(i)
+            }
         }
     }
 
     /// A callee for function `caller` (index into `fns`): popularity-weighted, callable from the
     /// caller's object, not the caller itself; nil if none can be found.
-    mutating func callee(caller: Int) -> String? {
+    mutating func callee(caller: Int) -> String? { calleeIndex(caller: caller).map { fns[$0].name } }
+
+    mutating func calleeIndex(caller: Int) -> Int? {
         guard let total = prefix.last, total > 0, fns.count > 1 else { return nil }
         let object = fns[caller].object
         for _ in 0..<8 {
             let x = unit(&rng) * total
             var lo = 0, hi = prefix.count - 1
             while lo < hi { let mid = (lo + hi) / 2; if prefix[mid] <= x { lo = mid + 1 } else { hi = mid } }
-            if lo != caller && lo < fns.count && (fns[lo].global || fns[lo].object == object) { return fns[lo].name }
+            if lo != caller && lo < fns.count && (fns[lo].global || fns[lo].object == object) { return lo }
         }
         let candidates = globals.filter { $0 != caller && $0 < fns.count }
-        return candidates.isEmpty ? nil : fns[candidates[below(candidates.count, &rng)]].name
+        return candidates.isEmpty ? nil : candidates[below(candidates.count, &rng)]
     }
 
     mutating func newString() -> String {
         let hash = newHash()
-        let d = Datum(kind: .rodata, name: "str.\(hash.prefix(12))", object: -1, size: SizeModel.strings.draw(&rng), align: 1, hash: hash)
+        let d = Datum(kind: .rodata, name: "str.\(hash.prefix(12))", object: -1, size: SizeModel.rodata.draw(&rng), align: 1, hash: hash)
         strings.append(d); allStrings[d.name] = d
         return d.name
     }
 
-    /// A target of `kind` for function `caller`, or a fallback kind when none exists.
-    mutating func target(_ kind: TargetKind, caller: Int) -> (String, TargetKind) {
+    /// A target of `kind` for function `caller`, or a fallback kind when none exists: the symbol,
+    /// its kind, and the relocation type that reaches it.
+    mutating func target(_ kind: TargetKind, caller: Int) -> (String, TargetKind, RelocationType) {
         switch kind {
         case .call:
-            if let t = callee(caller: caller) { return (t, .call) }
+            if let j = calleeIndex(caller: caller) { return (fns[j].name, .call, fns[j].global ? .plt32 : .pc32) }
             return target(.external, caller: caller)
         case .string:
-            if strings.isEmpty || unit(&rng) < 0.5 { return (newString(), .string) }
-            return (strings[below(strings.count, &rng)].name, .string)
-        case .constant, .data, .bss:
-            let list = dataIndex[fns[caller].object]?[kind] ?? []
+            let name = strings.isEmpty || unit(&rng) < stringNew ? newString() : strings[below(strings.count, &rng)].name
+            return (name, .string, readOnlyType())
+        case .constant:
+            let list = constantsOf[fns[caller].object] ?? []
             if list.isEmpty { return target(.string, caller: caller) }
-            return (objectData[list[below(list.count, &rng)]].name, kind)
+            return (objectData[list[below(list.count, &rng)]].name, .constant, readOnlyType())
+        case .data, .bss:
+            let list = libraryData[kind] ?? []
+            if list.isEmpty { return target(.string, caller: caller) }
+            return (objectData[list[below(list.count, &rng)]].name, kind, .pc32)
         case .external:
             // Zipf(1) over the names: weight 1/(rank+1).
             let h = externals.indices.reduce(0.0) { $0 + 1 / Double($1 + 1) }
             var x = unit(&rng) * h
-            for (r, n) in externals.enumerated() { x -= 1 / Double(r + 1); if x < 0 { return (n, .external) } }
-            return (externals[0], .external)
+            for (r, n) in externals.enumerated() { x -= 1 / Double(r + 1); if x < 0 { return (n, .external, .plt32) } }
+            return (externals[0], .external, .plt32)
         }
     }
 
+    /// Read-only data is reached by `abs32s` 87 % of the time (the real -fno-pic mix), else `pc32`.
+    mutating func readOnlyType() -> RelocationType { unit(&rng) < 0.87 ? .abs32s : .pc32 }
+
     mutating func drawKind() -> TargetKind {
         let u = unit(&rng)
-        if u < 0.55 { return .call }
-        if u < 0.80 { return .string }
-        if u < 0.85 { return .constant }
-        if u < 0.89 { return .data }
-        if u < 0.92 { return .bss }
+        if u < 0.663 { return .call }
+        if u < 0.833 { return .string }
+        if u < 0.873 { return .constant }
+        if u < 0.924 { return .data }
+        if u < 0.956 { return .bss }
         return .external
     }
 
@@ -239,9 +262,9 @@ private struct LibraryHistory {
         out.reserveCapacity(k)
         for j in 0..<k {
             let offset = j * slot + below(slot - 3, &rng)
-            let (t, kind): (String, TargetKind)
-            if j < keep.count { (t, kind) = (keep[j].target, keep[j].kind) } else { (t, kind) = target(drawKind(), caller: caller) }
-            out.append(Ref(offset: offset, type: kind == .call || kind == .external ? .plt32 : .pc32, target: t, kind: kind))
+            if j < keep.count { out.append(Ref(offset: offset, type: keep[j].type, target: keep[j].target, kind: keep[j].kind)); continue }
+            let (t, kind, type) = target(drawKind(), caller: caller)
+            out.append(Ref(offset: offset, type: type, target: t, kind: kind))
         }
         return out
     }
@@ -281,9 +304,9 @@ private struct LibraryHistory {
                 for j in fns[i].body.refs.indices {
                     let t = fns[i].body.refs[j].target
                     if deleted.contains(t) {
-                        let (nt, kind) = target(.call, caller: i)
+                        let (nt, kind, type) = target(.call, caller: i)
                         fns[i].body.refs[j].target = nt; fns[i].body.refs[j].kind = kind
-                        fns[i].body.refs[j].type = .plt32
+                        fns[i].body.refs[j].type = type
                         edited = true
                     } else if let n = renamed[t] {
                         fns[i].body.refs[j].target = n
@@ -311,7 +334,9 @@ private struct LibraryHistory {
             if !callers.isEmpty {
                 let q = callers[below(callers.count, &rng)]
                 let calls = fns[q].body.refs.indices.filter { fns[q].body.refs[$0].kind == .call }
-                fns[q].body.refs[calls[below(calls.count, &rng)]].target = fns[p].name
+                let j = calls[below(calls.count, &rng)]
+                fns[q].body.refs[j].target = fns[p].name
+                fns[q].body.refs[j].type = global ? .plt32 : .pc32
                 fns[q].body.hash = newHash()
             }
         }
@@ -339,7 +364,9 @@ private struct LibraryHistory {
                     fns[i].body.refs[j].target = newString()
                 } else if x < 0.6 {
                     let j = below(fns[i].body.refs.count, &rng)
-                    if fns[i].body.refs[j].kind == .call, let t = callee(caller: i) { fns[i].body.refs[j].target = t }
+                    if fns[i].body.refs[j].kind == .call, let c = calleeIndex(caller: i) {
+                        fns[i].body.refs[j].target = fns[c].name; fns[i].body.refs[j].type = fns[c].global ? .plt32 : .pc32
+                    }
                 }
             }
         }
@@ -383,7 +410,7 @@ private struct LibraryHistory {
             guard unit(&rng) < (objectData[d].kind == .bss ? pData / 2 : pData) else { continue }
             if objectData[d].kind != .bss { objectData[d].hash = newHash() }
             if objectData[d].kind == .bss || unit(&rng) < 0.5 {
-                let model: SizeModel = objectData[d].kind == .rodata ? .constants : objectData[d].kind == .data ? .data : .bss
+                let model: SizeModel = objectData[d].kind == .rodata ? .rodata : objectData[d].kind == .data ? .data : .bss
                 objectData[d].size = model.draw(&rng)
             }
         }
@@ -406,7 +433,7 @@ private struct LibraryHistory {
             entries.append(TableEntry(kind: .function, name: f.name, object: objectName(f.object), section: ".text.\(f.name)",
                                       binding: f.global ? .global : .local, order: entries.count, size: f.body.size,
                                       align: f.align, hash: f.body.hash,
-                                      relocations: f.body.refs.map { Relocation(offset: $0.offset, type: $0.type, target: $0.target, addend: -4) }))
+                                      relocations: f.body.refs.map { Relocation(offset: $0.offset, type: $0.type, target: $0.target, addend: $0.type.isPCRelative ? -4 : 0) }))
         }
         for s in strings {
             entries.append(TableEntry(kind: .rodata, name: s.name, object: "", section: ".rodata.str1.1", binding: .local,
@@ -414,7 +441,8 @@ private struct LibraryHistory {
         }
         for d in objectData {
             entries.append(TableEntry(kind: d.kind, name: d.name, object: objectName(d.object), section: ".\(d.kind.rawValue).\(d.name)",
-                                      binding: .local, order: entries.count, size: d.size, align: d.align, hash: d.hash))
+                                      binding: d.kind == .rodata ? .local : .global, order: entries.count, size: d.size,
+                                      align: d.align, hash: d.hash))
         }
         return FunctionTable(library: name, version: version, entries: entries, provenance: provenance)
     }

@@ -85,10 +85,12 @@ public struct SynthPreset: Sendable, Hashable {
     }()
 
     /// `paper`: one SQLite-sized library (1500 functions, 8 versions, change rate 0.2), one
-    /// image per version, like the committed real workload (generated on demand: about 6.6 MB).
+    /// image per version, like the committed real workload; one object, like the amalgamation
+    /// (generated on demand: about 4.4 MB).
     public static let paper: SynthPreset = {
         var c = SynthConfig()
         c.libraries = 1; c.functions = 1500; c.versions = 8; c.seed = 1
+        c.functionsPerObject = 1500          // one object, like the sqlite3.c amalgamation
         c.setChangeRate(0.2)
         return SynthPreset(name: "paper", summary: "1 SQLite-sized library: 1500 functions × 8 versions, one image per version",
                            config: c, shape: .chain, instances: 1, committed: false)

@@ -129,11 +129,23 @@ import SpacerSynth
         let sizes = (0..<20_000).map { _ in m.draw(&rng) }
         let f = SizeModel.fit(sizes: sizes)
         #expect(abs(f.mu - 5.0) < 0.03 && abs(f.sigma - 1.2) < 0.03, "\(f)")
-        // The default function model: median ln⁻¹(5.1648) = 175 B, the published SQLite median.
-        #expect(Int(exp(SizeModel.functions.mu).rounded()) == 175)
-        // Its mean exp(mu + sigma²/2) = 546 B, within 5 % of SQLite's 524 B.
-        let mean = exp(SizeModel.functions.mu + SizeModel.functions.sigma * SizeModel.functions.sigma / 2)
-        #expect(abs(mean - 524) / 524 < 0.05)
+        // The published-quantile fit: median exp(5.1648) = 175 B, SQLite 3.50.4's published median.
+        #expect(Int(exp(SizeModel.sqlitePublished.mu).rounded()) == 175)
+    }
+
+    @Test func defaultModelsAreTheFitsOfTheCommittedRealTables() throws {
+        let dir = Self.root.appendingPathComponent("datasets/real")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".csv.gz") }.sorted()
+        #expect(files.count == 16)
+        let entries = try files.flatMap { try TableCSV.read(path: dir.appendingPathComponent($0).path).flatMap(\.entries) }
+        func fit(_ kind: EntryKind) -> SizeModel { SizeModel.fit(sizes: entries.filter { $0.kind == kind }.map(\.size)) }
+        let f = fit(.function)
+        #expect(entries.filter { $0.kind == .function }.count == 15_637)
+        #expect(abs(f.mu - SizeModel.functions.mu) < 5e-5 && abs(f.sigma - SizeModel.functions.sigma) < 5e-5, "\(f)")
+        for (kind, model) in [(EntryKind.rodata, SizeModel.rodata), (.data, .data), (.bss, .bss)] {
+            let g = fit(kind)
+            #expect(abs(g.mu - model.mu) < 5e-4 && abs(g.sigma - model.sigma) < 5e-4, "\(kind): \(g)")
+        }
     }
 
     @Test func generatedTablesAreValidInputForEveryStrategy() throws {
