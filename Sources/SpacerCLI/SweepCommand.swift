@@ -22,14 +22,20 @@ struct SweepCommand: ParsableCommand {
         most every second and at the end), so an interrupted run loses at most a second of work \
         and never leaves half a row. Run the same command again to finish it.
 
-        Lists: comma-separated; integers also as ranges a..b or a..b:step (2..16, 1..3).
+        Lists: comma-separated; integers also as ranges a..b or a..b:step (2..16,
+        1..3).
 
         Examples:
-          spacer-sim sweep --presets paper --versions 2..16 --change-rates 0.1,0.2,0.4 --seeds 1..3 \\
-              --strategies default,library-aligned,per-occurrence,function-per-page,spacer-delta --jobs 2
-          spacer-sim sweep --tables datasets/real --workload datasets/real/default-workload.csv --versions 2..8
-          spacer-sim sweep --presets small --page-sizes 4096,16384 --instances 1,4 --dedup ksm,loader
-          spacer-sim sweep ... --shard 3/8 --out shard-3.csv      # then: spacer-sim merge shard-*.csv --out sweep.csv
+          spacer-sim sweep --presets paper --versions 2..16 \\
+              --change-rates 0.1,0.2,0.4 --seeds 1..3 --jobs 2 \\
+              --strategies default,per-occurrence,function-per-page,\\
+        content-defined,spacer-delta --out notebooks-out/sweep-paper.csv
+          spacer-sim sweep --tables datasets/real \\
+              --workload datasets/real/default-workload.csv --versions 2..8
+          spacer-sim sweep --presets small --page-sizes 4096,16384 \\
+              --instances 1,4 --dedup ksm,loader
+          spacer-sim sweep ... --shard 3/8 --out shard-3.csv
+          spacer-sim merge shard-*.csv --out sweep.csv
         """)
 
     @Option(help: ArgumentHelp("Generator presets to sweep over: \(SynthPreset.all.map(\.name).joined(separator: ",")) (default: small, unless --tables).", valueName: "a,b"))
@@ -77,7 +83,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Output CSV; a sidecar .json records the command (default: notebooks-out/sweep.csv).", valueName: "path"))
     var out = "notebooks-out/sweep.csv"
 
-    @Option(help: ArgumentHelp("Run only shard i of n (1 ≤ i ≤ n): grid points i−1, i−1+n, …; join shards with spacer-sim merge.", valueName: "i/n"))
+    @Option(help: ArgumentHelp("Run only shard i of n (1 ≤ i ≤ n): every n-th dataset (history) of the grid, or every n-th run when there are fewer datasets than shards; join shards with spacer-sim merge.", valueName: "i/n"))
     var shard: String?
 
     @Option(help: "Threads (datasets run in parallel; place_seconds then include contention).")

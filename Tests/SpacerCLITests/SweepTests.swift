@@ -75,6 +75,19 @@ import SpacerSynth
         #expect(SweepTable.render(m.rows) == (try String(contentsOf: whole, encoding: .utf8)))
     }
 
+    @Test func shardsSplitDatasetsOrRuns() throws {
+        // 12 datasets, 3 shards: each shard gets 4 whole datasets (6 runs each), none shared.
+        let points = try Self.grid().points
+        let shards = (1...3).map { SweepRunner.shard(points, ($0, 3)) }
+        #expect(shards.map(\.count) == [24, 24, 24])
+        let datasets = shards.map { Set($0.map(\.dataset)) }
+        #expect(datasets.allSatisfy { $0.count == 4 } && datasets[0].isDisjoint(with: datasets[1]) && datasets[1].isDisjoint(with: datasets[2]))
+        // One dataset (6 runs), 4 shards: the runs are split instead, 2 + 2 + 1 + 1.
+        var one = try Self.grid(); one.versions = [3]; one.changeRates = [0.1]; one.seeds = [1]
+        let split = (1...4).map { SweepRunner.shard(one.points, ($0, 4)).count }
+        #expect(split == [2, 2, 1, 1])
+    }
+
     @Test func threadsDoNotChangeTheOutput() throws {
         let d = try tempDir()
         defer { try? FileManager.default.removeItem(at: d) }
