@@ -30,6 +30,7 @@ public enum SweepTable {
 
     /// A parsed sweep CSV: its rows as field arrays in `columns` order.
     public struct File: Sendable {
+        /// Data rows (header excluded), each `columns.count` fields.
         public var rows: [[String]]
     }
 
@@ -116,9 +117,11 @@ public enum SweepSource: Sendable {
 
 /// The grid of a sweep: the cartesian product of its lists.
 public struct SweepGrid: Sendable {
+    /// Presets or table sets, outermost axis.
     public var sources: [SweepSource]
     /// (name, parameters) per strategy (`strategySelection`).
     public var strategies: [(String, [String: String])]
+    /// Page sizes in bytes (powers of two, 4096 … 2^30).
     public var pageSizes: [Int] = [4096]
     /// Instances per image; nil: as the preset or workload says.
     public var instances: [Int?] = [nil]
@@ -126,25 +129,34 @@ public struct SweepGrid: Sendable {
     public var versions: [Int?] = [nil]
     /// Overall change rates (presets only); nil: the preset's.
     public var changeRates: [Double?] = [nil]
+    /// Seeds: of the generator (presets) and of every strategy.
     public var seeds: [UInt64] = [1]
+    /// Dedup models.
     public var dedup: [DedupModel] = [.ksm]
+    /// KSM's max_page_sharing, one value for the whole grid.
     public var maxPageSharing = 256
+    /// Whether relocation values are part of page content, one value for the whole grid.
     public var xrefs: XrefMode = .resolve
+    /// Seconds a solver may spend per sub-problem.
     public var timeLimit: Double = 10
 
+    /// A grid of `sources` × `strategies`, every other axis at its single default.
     public init(sources: [SweepSource], strategies: [(String, [String: String])]) {
         self.sources = sources; self.strategies = strategies
     }
 
     /// One run: a dataset (source, versions, rate, seed, instances) and what to run on it.
     public struct Point: Sendable {
+        /// Index into `sources`.
         public var source: Int
+        /// Axis values (nil: as the source says).
         public var versions: Int?
         public var changeRate: Double?
         public var seed: UInt64
         public var instances: Int?
         public var pageSize: Int
         public var dedup: DedupModel
+        /// Index into `strategies`.
         public var strategy: Int
         /// Index of the dataset (source, versions, rate, seed, instances) the point runs on.
         public var dataset: Int
@@ -171,6 +183,7 @@ public struct SweepGrid: Sendable {
 
 /// Runs a sweep grid into a tidy CSV: resumable, shardable, optionally on several threads.
 public final class SweepRunner: @unchecked Sendable {
+    /// What to run.
     public let grid: SweepGrid
     /// Output CSV path; rewritten atomically (temporary file + rename) at most every
     /// `flushSeconds` and at the end, so an interrupted run leaves only whole rows.
@@ -191,9 +204,11 @@ public final class SweepRunner: @unchecked Sendable {
     public var maxRuns: Int?
     /// Threads running datasets in parallel.
     public var jobs = 1
+    /// Least seconds between two rewrites of the output while running.
     public var flushSeconds = 1.0
     /// Called after every run with (runs done, runs to do, elapsed seconds, what just ran).
     public var progress: (@Sendable (Int, Int, Double, String) -> Void)?
+    /// Provenance written on every row (`tool_version`, `git_commit`).
     public var toolVersion = spacerSimVersion
     public var gitCommit = "unknown"
 
@@ -204,10 +219,20 @@ public final class SweepRunner: @unchecked Sendable {
     private var failure: Error?
     private var nextGroup = 0
 
+    /// A runner of `grid` into the CSV at `output` (created, or resumed when it exists).
     public init(grid: SweepGrid, output: String) { self.grid = grid; self.output = output }
 
     /// What `run()` did: runs done now, runs skipped because the output had them, rows written.
-    public struct Summary: Sendable { public var ran: Int; public var skipped: Int; public var remaining: Int; public var rows: Int }
+    public struct Summary: Sendable {
+        /// Runs done by this call.
+        public var ran: Int
+        /// Runs of this shard skipped because the output already held them.
+        public var skipped: Int
+        /// Runs of this shard left for a later call (`maxRuns`).
+        public var remaining: Int
+        /// Rows in the output now.
+        public var rows: Int
+    }
 
     /// Runs the points of this shard that the output does not hold yet.
     /// - Throws: `.data` for an output CSV with another schema; what loading, generation, a

@@ -12,6 +12,7 @@
 public enum IdealSharing {
     /// Shareable bytes between two versions of one library (versionA older than versionB).
     public struct PairTruth: Sendable, Hashable {
+        /// The library, and its two versions (versionA older by `VersionOrder`).
         public var library: String
         public var versionA: String
         public var versionB: String
