@@ -77,12 +77,15 @@ public enum Simulator {
     ///
     /// - Parameters:
     ///   - allowRemoval: whether entries may be unplaced (a DCE strategy).
+    ///   - pageRanges: when non-empty, only pages whose start address lies in one of these ranges
+    ///     are counted (for comparing one address zone with `measure --range`); the lower bound
+    ///     still covers the whole workload.
     /// - Returns: every metric of DESIGN.md §4 except timing and solver status.
     /// - Throws: `SpacerError.internalInvariant` listing the layout's problems when it is
     ///   infeasible (overlap, misalignment, a piece outside the mapped regions …).
     /// - Complexity: O(P + R + E log E) per image for P mapped pages, R relocations, E pieces.
     public static func simulate(_ workload: Workload, layouts: [ImageLayout], options: SimulationOptions,
-                                allowRemoval: Bool = false) throws -> Metrics {
+                                allowRemoval: Bool = false, pageRanges: [Range<UInt64>] = []) throws -> Metrics {
         let problems = LayoutCheck.problems(workload: workload, layouts: layouts, pageSize: options.pageSize, allowRemoval: allowRemoval)
         guard problems.isEmpty else {
             throw SpacerError.internalInvariant("infeasible layout:\n  " + problems.joined(separator: "\n  "))
@@ -93,7 +96,8 @@ public enum Simulator {
         var loaderPrivate = 0
         var usedBytes = 0
         for (i, image) in workload.images.enumerated() {
-            let pages = pageKeys(workload, image: i, layout: layouts[i], options: options)
+            var pages = pageKeys(workload, image: i, layout: layouts[i], options: options)
+            if !pageRanges.isEmpty { pages = pages.filter { p in pageRanges.contains { $0.contains(p.number * UInt64(ps)) } } }
             let inst = image.instances
             m.imageBytes += pages.count * ps
             m.totalPages += pages.count * inst
