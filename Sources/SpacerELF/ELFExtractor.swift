@@ -304,10 +304,13 @@ final class ObjectState {
         return st.offset + 24 * i
     }
 
-    /// Whether a section is split into `str.*`/`cst*.*` literal rows.
+    /// Whether a section is split into `str.*`/`cst*.*` literal rows. A mergeable section with
+    /// relocations (gcc puts pairs of string addresses into `.rodata.cst8`/`.cst16` without
+    /// -fPIC) is not: its pieces are not plain bytes, so it stays one data row with its
+    /// relocations (a literal row carries none, and moving such a piece would lose the pointers).
     func isLiteralSection(_ sec: ELFSection) -> Bool {
         sec.isAlloc && !sec.isExecutable && sec.isMerge && sec.type == ELFConst.SHT_PROGBITS
-            && (sec.isStrings || sec.entsize > 0)
+            && (sec.isStrings || sec.entsize > 0) && (elf.relocationSections[sec.index] ?? []).allSatisfy { elf.sections[$0].size == 0 }
     }
 
     /// The row holding offset `probe` of executable section `section` (the last row starting at
