@@ -71,7 +71,8 @@ public struct Metrics: Sendable, Hashable {
 /// every relocation field overlapping the slice (`S + A − P` or `S + A`, truncated to the field
 /// width; `S` is the trampoline slot when the field is redirected). Trampoline pages are keyed by
 /// their slot targets and, unless the table is content-keyed, by the image (private). Pages with
-/// writable entries carry a writable flag. Fill bytes are one fixed value, so positions decide.
+/// writable entries carry a writable flag. Fill bytes are one fixed value (zero, as the emitted
+/// linker scripts fill), so positions decide; bss slices are zero bytes too and add nothing.
 public enum Simulator {
     /// Simulates `layouts` (one per image of `workload`).
     ///
@@ -174,8 +175,15 @@ public enum Simulator {
                 if pc.size == 0 || pc.end <= pStart { continue }
                 let sStart = Int(max(pStart, pc.start) - pc.start)
                 let sEnd = Int(min(pEnd, pc.end) - pc.start)
-                d.add(Int(max(pStart, pc.start) - pStart))
                 used += sEnd - sStart
+                // bss bytes are zero, like fill: a bss slice adds nothing to the key, so that pages
+                // holding only bss and fill are equal however the bss pieces are cut (as the real
+                // pages are, byte for byte; measured on the linked SQLite images).
+                if pc.table >= 0, workload.contentIDs[pc.table][pc.entry] == Workload.zeroContent {
+                    if workload.tables[pc.table].entries[pc.entry].kind.isWritable { writable = true }
+                    continue
+                }
+                d.add(Int(max(pStart, pc.start) - pStart))
                 if pc.table < 0 {
                     let tt = layout.trampolines[pc.entry]
                     d.add(-2)
