@@ -159,25 +159,52 @@ public enum PageMeasure {
 
     /// Two independent 64-bit lanes over the page's 8-byte words, and whether every byte is zero.
     @inline(__always) static func hash(_ b: UnsafeRawBufferPointer) -> (UInt64, UInt64, Bool) {
-        var a: UInt64 = 0x9E37_79B9_7F4A_7C15, c: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+        // Four independent lanes per lane set (the multiplications pipeline), folded at the end.
+        var a0: UInt64 = 0x9E37_79B9_7F4A_7C15, a1: UInt64 = 0xC2B2_AE3D_27D4_EB4F, a2: UInt64 = 0x1656_67B1_9E37_79F9, a3: UInt64 = 0x27D4_EB2F_1656_67C5
         var or: UInt64 = 0
         let words = b.count / 8
-        for i in 0..<words {
-            let w = b.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-            or |= w
-            a = (a ^ w) &* 0x100_0000_01B3 &+ (a >> 29)
-            c = (c &+ (w ^ (w >> 31))) &* 0xFF51_AFD7_ED55_8CCD
-            c ^= c >> 33
+        var i = 0
+        while i + 4 <= words {
+            let w0 = b.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self), w1 = b.loadUnaligned(fromByteOffset: i * 8 + 8, as: UInt64.self)
+            let w2 = b.loadUnaligned(fromByteOffset: i * 8 + 16, as: UInt64.self), w3 = b.loadUnaligned(fromByteOffset: i * 8 + 24, as: UInt64.self)
+            or |= w0 | w1 | w2 | w3
+            a0 = ((a0 ^ w0) &* 0xFF51_AFD7_ED55_8CCD) ^ (a0 >> 31)
+            a1 = ((a1 ^ w1) &* 0xC4CE_B9FE_1A85_EC53) ^ (a1 >> 29)
+            a2 = ((a2 ^ w2) &* 0x9E37_79B9_7F4A_7C15) ^ (a2 >> 27)
+            a3 = ((a3 ^ w3) &* 0x100_0000_01B3) ^ (a3 >> 33)
+            i += 4
         }
-        return (a, c, or == 0)
+        while i < words { let w = b.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self); or |= w; a0 = ((a0 ^ w) &* 0xFF51_AFD7_ED55_8CCD) ^ (a0 >> 31); i += 1 }
+        let h1 = (a0 &* 0x9E37_79B9_7F4A_7C15) ^ (a1 &+ (a2 << 17 | a2 >> 47)) ^ (a3 >> 7)
+        let h2 = (a1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (a3 &+ (a0 << 23 | a0 >> 41)) ^ (a2 >> 11)
+        return (h1, h2, or == 0)
     }
 
     /// Reads and parses ELF files.
     /// - Throws: `SpacerError.noInput` for a missing file; `.data` from `ELFExecutable`.
     public static func load(paths: [String]) throws -> [ELFExecutable] {
-        try paths.map { p in
-            guard let d = FileManager.default.contents(atPath: p) else { throw SpacerError.noInput(path: p) }
-            return try ELFExecutable(bytes: [UInt8](d), file: p)
+        try paths.map { p in try ELFExecutable(bytes: try readFile(p), file: p) }
+    }
+
+    /// The bytes of file `path`, read straight into an array (no `Data` copy).
+    static func readFile(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw SpacerError.noInput(path: path) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw SpacerError.noInput(path: path) }
+        let size = Int(st.st_size)
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, n in
+            var done = 0
+            while done < size {
+                let r = read(fd, buf.baseAddress! + done, size - done)
+                if r <= 0 { failed = r < 0; break }
+                done += r
+            }
+            n = done
         }
+        if failed || bytes.count != size { throw SpacerError.io(path: path, underlying: "cannot read the whole file") }
+        return bytes
     }
 }
