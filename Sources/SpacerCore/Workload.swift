@@ -57,6 +57,10 @@ public struct Workload: Sendable {
     public let symbolNames: [String]
     /// Whether a symbol id is defined by no table of the workload.
     public let symbolIsExternal: [Bool]
+    /// Whether a symbol id is defined by a function entry (`kind == .function`) of some table, or
+    /// is external (a libc call, say); false for symbols only data entries define. With
+    /// `Relocation.hasDirectBranchShape` it decides which fields may go through a jump slot.
+    public let symbolIsFunction: [Bool]
     public let bodyCount: Int
     public let bodyInstanceCount: Int
     public let contentCount: Int
@@ -121,10 +125,10 @@ public struct Workload: Sendable {
         var bodies: [BodyKey: Int32] = [:], contents: [ContentKey: Int32] = [:], bodyInst: [BodyInstanceKey: Int32] = [:]
         let libraryIndex = Dictionary(uniqueKeysWithValues: libraries.enumerated().map { ($1, Int32($0)) })
         var symbols: [String: Int32] = [:], names: [String] = []
-        var defined: [Bool] = []
+        var defined: [Bool] = [], definedAsData: [Bool] = []
         func symbol(_ key: String, _ name: String, define: Bool) -> Int32 {
             if let s = symbols[key] { if define { defined[Int(s)] = true }; return s }
-            let s = Int32(names.count); symbols[key] = s; names.append(name); defined.append(define); return s
+            let s = Int32(names.count); symbols[key] = s; names.append(name); defined.append(define); definedAsData.append(false); return s
         }
         var bodyIDs: [[Int32]] = [], instIDs: [[Int32]] = [], contentIDs: [[Int32]] = []
         var symbolIDs: [[Int32]] = [], targets: [[[Int32]]] = []
@@ -155,7 +159,9 @@ public struct Workload: Sendable {
                 let iid: Int32
                 if let x = bodyInst[ik] { iid = x } else { iid = Int32(bodyInst.count); bodyInst[ik] = iid }
                 b.append(bid); bi.append(iid); c.append(cid)
-                s.append(symbol(key(object: entry.object, name: entry.name), entry.name, define: true))
+                let sid = symbol(key(object: entry.object, name: entry.name), entry.name, define: true)
+                if entry.kind != .function { definedAsData[Int(sid)] = true }
+                s.append(sid)
                 tg.append(entry.relocations.map { symbol(key(object: entry.object, name: $0.target), $0.target, define: false) })
             }
             bodyIDs.append(b); instIDs.append(bi); contentIDs.append(c); symbolIDs.append(s); targets.append(tg)
@@ -163,6 +169,7 @@ public struct Workload: Sendable {
         self.bodyIDs = bodyIDs; self.bodyInstanceIDs = instIDs; self.contentIDs = contentIDs
         self.symbolIDs = symbolIDs; self.targetSymbols = targets
         self.symbolNames = names; self.symbolIsExternal = defined.map { !$0 }
+        self.symbolIsFunction = definedAsData.map { !$0 }
         self.bodyCount = bodies.count; self.bodyInstanceCount = bodyInst.count; self.contentCount = contents.count
     }
 
@@ -175,6 +182,14 @@ public struct Workload: Sendable {
     /// Indices of the images that hold table `t`.
     public func images(holding t: Int) -> [Int] {
         images.indices.filter { images[$0].tables.contains(t) }
+    }
+
+    /// Whether relocation `r` of entry `e` of table `t` may be sent through a jump slot: the entry
+    /// is code, the field has a direct branch's shape (`Relocation.hasDirectBranchShape`) and its
+    /// target is a function or external.
+    public func isSlottable(table t: Int, entry e: Int, relocation r: Int) -> Bool {
+        let entry = tables[t].entries[e]
+        return entry.kind == .function && entry.relocations[r].hasDirectBranchShape && symbolIsFunction[Int(targetSymbols[t][e][r])]
     }
 
     /// Total instances over all images.
