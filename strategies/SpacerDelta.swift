@@ -36,16 +36,53 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
         var library: String
         var table: Int                  // the version that introduced the region
         var copies: [(entry: Int, address: UInt64)] = []
-        var firstCopy = 0               // global index of copies[0] (copies are numbered per library run)
+        var firstCopy = 0               // global number of copies[0]; a region's copies are numbered consecutively
         var images: [Int] = []          // images that map it, ascending
         var regions: [Region] = []
     }
 
-    /// - Complexity: O(B + Σ_i (E_i + C_i) + Σ_i Σ_{d mapped by i} F_d + S · I) for B body
-    ///   instances, E_i own entries and C_i copies of the regions image i maps, F_d relocation
-    ///   fields of region d, S symbols and I images (one dense resolver per image, built once).
+    /// Places every image. Copy choice is refined until it is sound: a copy is shared only while
+    /// every image that runs it gives each of its non-branch relocations (data references,
+    /// function addresses taken as values, pointers in data) the same value; the oldest version
+    /// that disagrees gets a fresh copy in its own delta region, and the check runs again (a new
+    /// copy can move a target for others). Direct branches whose target differs go through slots.
+    ///
+    /// - Complexity: per round O(E_T + Σ_i F_i + S · I) for E_T entries of the tables, F_i the
+    ///   relocation fields of the entries and copies image i maps, S symbols and I images (one
+    ///   dense resolver per image at a time); every per-image quantity that depends only on the
+    ///   table an image holds (addresses, regions, dead copies) is computed once per table.
     public func place(_ w: Workload, context: PlacementContext) throws -> PlacementResult {
-        let ps = context.pageSize
+        var forced = Set<EntryRef>()
+        for _ in 0..<1000 {
+            var pass = layoutOnce(w, forced: forced, pageSize: context.pageSize)
+            let more = Self.divergentEntries(w, pass)
+            if more.isEmpty || more.isSubset(of: forced) {
+                addTrampolinesAndPins(w, &pass, pageSize: context.pageSize)
+                return PlacementResult(layouts: pass.layouts)
+            }
+            forced.formUnion(more)
+        }
+        throw SpacerError.internalInvariant("spacer-delta: copy choice did not settle after 1000 rounds")
+    }
+
+    /// (table, entry): one entry of one library version.
+    struct EntryRef: Hashable { var table: Int; var entry: Int }
+
+    /// One layout pass: regions, copies and every image's addresses, before trampolines.
+    struct Pass {
+        var layouts: [ImageLayout]
+        var deltas: [DeltaRegion]
+        var roEnd: UInt64
+        /// `copyOf[t][e]`: global number of the copy entry `e` of table `t` runs.
+        var copyOf: [[Int]]
+        /// Per copy number: its region (index into `deltas`) and index within the region.
+        var copyRegion: [Int]
+        var copyIndex: [Int]
+    }
+
+    /// Lays out every library's delta regions. An entry reuses the newest copy of its body
+    /// instance unless it is in `forced`, in which case its version places a fresh copy.
+    func layoutOnce(_ w: Workload, forced: Set<EntryRef>, pageSize ps: Int) -> Pass {
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }
         let users = w.libraries.map { lib in w.images.filter { $0.tables.contains { w.tables[$0].library == lib } }.count }
         let libs = w.libraries.indices.sorted { (users[$0], -$0) > (users[$1], -$1) }.map { w.libraries[$0] }
@@ -53,26 +90,41 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
         var deltas: [DeltaRegion] = []
         var roCursor = AddressMap.codeBase
         var rwCursor = AddressMap.writableBase
-        // Per body instance (dense ids): the address of its copy and the copy's global number.
-        var placedAddress = [UInt64](repeating: ImageLayout.removed, count: w.bodyInstanceCount)
+        // Newest copy of each body instance (ids are per library, so one array serves all).
+        var placed = [UInt64](repeating: 0, count: w.bodyInstanceCount)
         var placedCopy = [Int](repeating: -1, count: w.bodyInstanceCount)
-        var copyCount = 0
-        var usedBy = [Int](repeating: -1, count: 0)   // copy number -> last image that holds it as its own
+        var copyOf = [[Int]](repeating: [], count: w.tables.count)
+        var copyRegion: [Int] = [], copyIndex: [Int] = []
         for lib in libs {
             let versions = w.versions(of: lib)
+            // Version index of this library in every image (−1: the image does not hold it).
+            let held: [(k: Int, j: Int)?] = w.images.map { img in
+                guard let k = img.tables.firstIndex(where: { w.tables[$0].library == lib }) else { return nil }
+                return (k, versions.firstIndex(of: img.tables[k])!)
+            }
+            var own: [Int: [UInt64]] = [:]   // table -> address of each entry
             var libDeltas: [Int] = []
             for (j, t) in versions.enumerated() {
-                var region = DeltaRegion(library: lib, table: t, firstCopy: copyCount)
+                var region = DeltaRegion(library: lib, table: t, firstCopy: copyRegion.count)
                 let table = w.tables[t]
                 let ids = w.bodyInstanceIDs[t]
+                var addr = [UInt64](repeating: 0, count: table.entries.count)
+                var copy = [Int](repeating: -1, count: table.entries.count)
+                for (e, b) in ids.enumerated() where !forced.contains(EntryRef(table: t, entry: e)) && placed[Int(b)] != 0 {
+                    addr[e] = placed[Int(b)]; copy[e] = placedCopy[Int(b)]
+                }
                 for (zone, kinds) in [(0, [EntryKind.function, .rodata]), (1, [.data, .bss])] {
                     let start = alignUp(zone == 0 ? roCursor : rwCursor, ps)
                     var c = start
+                    var fresh = Set<Int32>()   // body instances already copied into this region
                     for kind in kinds {
-                        for (e, entry) in table.entries.enumerated() where entry.kind == kind && placedCopy[Int(ids[e])] < 0 {
+                        for (e, entry) in table.entries.enumerated() where entry.kind == kind && addr[e] == 0 {
+                            if fresh.contains(ids[e]) { continue }
                             c = alignUp(c, entry.align)
-                            placedAddress[Int(ids[e])] = c
-                            placedCopy[Int(ids[e])] = copyCount + region.copies.count
+                            placed[Int(ids[e])] = c
+                            placedCopy[Int(ids[e])] = copyRegion.count
+                            copyRegion.append(deltas.count); copyIndex.append(region.copies.count)
+                            fresh.insert(ids[e])
                             region.copies.append((e, c))
                             c += UInt64(entry.size)
                         }
@@ -82,101 +134,269 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
                     }
                     if zone == 0 { roCursor = c } else { rwCursor = c }
                 }
-                copyCount += region.copies.count
+                for (e, b) in ids.enumerated() where addr[e] == 0 { addr[e] = placed[Int(b)]; copy[e] = placedCopy[Int(b)] }
+                own[t] = addr
+                copyOf[t] = copy
                 // Images holding version j or later map this region.
-                region.images = w.images.indices.filter { i in
-                    w.images[i].tables.contains { versions.firstIndex(of: $0).map { $0 >= j } ?? false }
-                }
+                region.images = w.images.indices.filter { held[$0].map { $0.j >= j } ?? false }
                 libDeltas.append(deltas.count)
                 deltas.append(region)
             }
-            usedBy += [Int](repeating: -1, count: copyCount - usedBy.count)
-            // Own entries of every image: the copy of their body instance; the other copies of the
-            // regions it maps stay mapped as dead copies.
-            for (i, img) in w.images.enumerated() {
-                guard let k = img.tables.firstIndex(where: { w.tables[$0].library == lib }) else { continue }
-                let t = img.tables[k]
-                for (e, b) in w.bodyInstanceIDs[t].enumerated() {
-                    layouts[i].addresses[k][e] = placedAddress[Int(b)]
-                    usedBy[placedCopy[Int(b)]] = i
+            // What an image maps of this library depends only on the version it holds: its own
+            // entries' addresses, regions 1..j, and the copies of those regions it does not run.
+            var perTable: [Int: (regions: [Region], extra: [PlacedCopy])] = [:]
+            for (i, h) in held.enumerated() {
+                guard let h else { continue }
+                let t = versions[h.j]
+                if perTable[t] == nil {
+                    var runs = Set<Int>()
+                    for c in copyOf[t] { runs.insert(c) }
+                    var regions: [Region] = [], extra: [PlacedCopy] = []
+                    for r in libDeltas[...h.j] {
+                        regions += deltas[r].regions
+                        for (n, c) in deltas[r].copies.enumerated() where !runs.contains(deltas[r].firstCopy + n) {
+                            extra.append(PlacedCopy(table: deltas[r].table, entry: c.entry, address: c.address))
+                        }
+                    }
+                    perTable[t] = (regions, extra)
                 }
-                let j = versions.firstIndex(of: t)!
-                for r in libDeltas[...j] {
-                    layouts[i].regions += deltas[r].regions
-                    for (n, c) in deltas[r].copies.enumerated() where usedBy[deltas[r].firstCopy + n] != i {
-                        layouts[i].extraCopies.append(PlacedCopy(table: deltas[r].table, entry: c.entry, address: c.address))
+                layouts[i].addresses[h.k] = own[t]!
+                layouts[i].regions += perTable[t]!.regions
+                layouts[i].extraCopies += perTable[t]!.extra
+            }
+        }
+        if mapUsedOnly {
+            for i in w.images.indices { layouts[i] = Self.unmapDeadPages(w, image: i, layouts[i], pageSize: ps) }
+        }
+        return Pass(layouts: layouts, deltas: deltas, roEnd: roCursor, copyOf: copyOf, copyRegion: copyRegion, copyIndex: copyIndex)
+    }
+
+    /// Images that run each copy, counted, and the first of them by image index.
+    static func runners(_ w: Workload, _ pass: Pass) -> (count: [Int], first: [Int]) {
+        var count = [Int](repeating: 0, count: pass.copyRegion.count)
+        var first = [Int](repeating: Int.max, count: pass.copyRegion.count)
+        for (i, img) in w.images.enumerated() {
+            for t in img.tables {
+                for c in pass.copyOf[t] where c >= 0 { count[c] += 1; if first[c] == Int.max { first[c] = i } }
+            }
+        }
+        return (count, first)
+    }
+
+    /// The entries that must get a fresh copy: for each copy, and each of its relocations that may
+    /// not go through a slot, the oldest version among the images that run the copy whose value
+    /// differs from the value the copy's creator (the first image holding the copy's own
+    /// version) gives it.
+    static func divergentEntries(_ w: Workload, _ pass: Pass) -> Set<EntryRef> {
+        let deltas = pass.deltas
+        let (runCount, _) = runners(w, pass)
+        // Non-branch fields of copies that two or more images run: (copy, symbol), and v0.
+        var fieldStart = [Int](repeating: 0, count: pass.copyRegion.count + 1)
+        var symbol: [Int32] = []
+        for c in pass.copyRegion.indices {
+            fieldStart[c] = symbol.count
+            let d = deltas[pass.copyRegion[c]]
+            guard d.images.count >= 2, runCount[c] >= 2 else { continue }
+            let e = d.copies[pass.copyIndex[c]].entry
+            for f in w.relocationFields[d.table][e] where !f.slottable { symbol.append(f.target) }
+        }
+        fieldStart[pass.copyRegion.count] = symbol.count
+        guard !symbol.isEmpty else { return [] }
+        var v0 = [UInt64](repeating: 0, count: symbol.count)
+        // The creator of each region's copies: the first image holding the region's version.
+        var creatorOf = [Int](repeating: -1, count: w.tables.count)
+        for (i, img) in w.images.enumerated() { for t in img.tables where creatorOf[t] < 0 { creatorOf[t] = i } }
+        var creates = [[Int]](repeating: [], count: w.images.count)   // image -> regions it creates
+        for (r, d) in deltas.enumerated() where creatorOf[d.table] >= 0 { creates[creatorOf[d.table]].append(r) }
+        var best = [(rank: Int, table: Int, entry: Int)?](repeating: nil, count: pass.copyRegion.count)
+        var rankOf = [Int](repeating: 0, count: w.tables.count)
+        for lib in w.libraries { for (j, t) in w.versions(of: lib).enumerated() { rankOf[t] = j } }
+        // Creators first (their values are the reference), then every image that runs a copy
+        // from another version than the copy's own.
+        for i in w.images.indices where !creates[i].isEmpty {
+            let resolver = SymbolResolver(workload: w, image: i, layout: pass.layouts[i])
+            for r in creates[i] {
+                let d = deltas[r]
+                for n in d.copies.indices {
+                    let c = d.firstCopy + n
+                    for f in fieldStart[c]..<fieldStart[c + 1] { v0[f] = resolver.resolve(symbol[f]) }
+                }
+            }
+        }
+        for (i, img) in w.images.enumerated() {
+            var resolver: SymbolResolver? = nil
+            for t in img.tables {
+                for (e, c) in pass.copyOf[t].enumerated() where c >= 0 && fieldStart[c] < fieldStart[c + 1] {
+                    guard deltas[pass.copyRegion[c]].table != t else { continue }   // same version as the creator
+                    if resolver == nil { resolver = SymbolResolver(workload: w, image: i, layout: pass.layouts[i]) }
+                    for f in fieldStart[c]..<fieldStart[c + 1] where resolver!.resolve(symbol[f]) != v0[f] {
+                        if best[c] == nil || rankOf[t] < best[c]!.rank { best[c] = (rankOf[t], t, e) }
+                        break
                     }
                 }
             }
         }
+        var out = Set<EntryRef>()
+        for b in best { if let b { out.insert(EntryRef(table: b.table, entry: b.entry)) } }
+        return out
+    }
 
-        if mapUsedOnly {
-            for i in w.images.indices { layouts[i] = Self.unmapDeadPages(w, image: i, layouts[i], pageSize: ps) }
-        }
-
-        // Trampolines: a field of shared code whose target differs between the images that map it.
-        // Fields of each shared region, in copy then relocation order (ascending addresses).
-        struct Fields { var address: [UInt64] = []; var symbol: [Int32] = []; var addend: [Int64] = []; var first: [UInt64] = []; var differs: [Bool] = [] }
-        var fields = [Fields](repeating: Fields(), count: deltas.count)
-        var mapped = [[Int]](repeating: [], count: w.images.count)   // image -> shared regions it maps
-        for (r, d) in deltas.enumerated() where d.images.count >= 2 {
-            for c in d.copies {
-                let targets = w.targetSymbols[d.table][c.entry]
-                for (n, rel) in w.tables[d.table].entries[c.entry].relocations.enumerated() {
-                    fields[r].address.append(c.address + UInt64(rel.offset))
-                    fields[r].symbol.append(targets[n]); fields[r].addend.append(rel.addend)
-                }
+    /// Slots for direct branches of shared copies whose target differs between the images that
+    /// run the copy; pins for every other field of a dead copy whose value differs from the value
+    /// the images that run the copy give it (dead code never runs, so any value is sound, and
+    /// the pinned one keeps its page identical).
+    func addTrampolinesAndPins(_ w: Workload, _ pass: inout Pass, pageSize ps: Int) {
+        let deltas = pass.deltas
+        let nCopies = pass.copyRegion.count
+        // Every relocation field of the copies of regions two or more images map.
+        var fieldStart = [Int](repeating: 0, count: nCopies + 1)
+        var symbol: [Int32] = [], field: [UInt64] = [], addend: [Int64] = []
+        for c in 0..<nCopies {
+            fieldStart[c] = symbol.count
+            let d = deltas[pass.copyRegion[c]]
+            guard d.images.count >= 2 else { continue }
+            let copy = d.copies[pass.copyIndex[c]]
+            for f in w.relocationFields[d.table][copy.entry] {
+                symbol.append(f.target); field.append(copy.address + UInt64(f.offset)); addend.append(f.addend)
             }
-            fields[r].differs = [Bool](repeating: false, count: fields[r].address.count)
-            for i in d.images { mapped[i].append(r) }
         }
-        // One resolver at a time: the first image that maps a region fixes the reference values,
-        // every later one marks the fields whose target it resolves elsewhere.
-        for i in w.images.indices where !mapped[i].isEmpty {
-            let resolver = SymbolResolver(workload: w, image: i, layout: layouts[i])
-            for r in mapped[i] {
-                if deltas[r].images[0] == i {
-                    fields[r].first = fields[r].symbol.map { resolver.resolve($0) }
-                } else {
-                    fields[r].symbol.withUnsafeBufferPointer { sym in
-                        for k in sym.indices where !fields[r].differs[k] && resolver.resolve(sym[k]) != fields[r].first[k] {
-                            fields[r].differs[k] = true
+        fieldStart[nCopies] = symbol.count
+        // The copies each image maps dead (its extra copies), by copy number.
+        func deadCopies(_ i: Int) -> [Int] {
+            pass.layouts[i].extraCopies.map { pass.copyOf[$0.table][$0.entry] }
+        }
+        // Pass 1: the value every image that runs a copy gives each field; equal for all runners
+        // (and the first runner's value), or not.
+        var live = [UInt64](repeating: 0, count: symbol.count)
+        var seen = [Bool](repeating: false, count: symbol.count)
+        var differs = [Bool](repeating: false, count: symbol.count)
+        for (i, img) in w.images.enumerated() {
+            var resolver: SymbolResolver? = nil
+            for t in img.tables {
+                for c in pass.copyOf[t] where c >= 0 && fieldStart[c] < fieldStart[c + 1] {
+                    if resolver == nil { resolver = SymbolResolver(workload: w, image: i, layout: pass.layouts[i]) }
+                    let r = resolver!
+                    symbol.withUnsafeBufferPointer { sym in
+                        live.withUnsafeMutableBufferPointer { live in
+                            seen.withUnsafeMutableBufferPointer { seen in
+                                differs.withUnsafeMutableBufferPointer { differs in
+                                    for f in fieldStart[c]..<fieldStart[c + 1] {
+                                        let v = r.resolve(sym[f])
+                                        if !seen[f] { seen[f] = true; live[f] = v } else if v != live[f] { differs[f] = true }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        var tableCursor = max(AddressMap.trampolineBase, alignUp(roCursor, ps))
+        // Pass 2: pins, per image and library of the dead copy, for dead copies whose field
+        // resolves elsewhere than the runners'. Images that hold the same version of a library
+        // usually get the same pins: identical pin runs are stored once and shared.
+        let libraryIndex = Dictionary(uniqueKeysWithValues: w.libraries.enumerated().map { ($1, $0) })
+        let regionLibrary = deltas.map { libraryIndex[$0.library]! }
+        var pins = [[[(UInt64, UInt64)]]](repeating: [], count: w.images.count)
+        for i in w.images.indices {
+            let dead = deadCopies(i).filter { fieldStart[$0] < fieldStart[$0 + 1] }
+            guard !dead.isEmpty else { continue }
+            pins[i] = [[(UInt64, UInt64)]](repeating: [], count: w.libraries.count)
+            let resolver = SymbolResolver(workload: w, image: i, layout: pass.layouts[i])
+            symbol.withUnsafeBufferPointer { sym in
+                live.withUnsafeBufferPointer { live in
+                    seen.withUnsafeBufferPointer { seen in
+                        differs.withUnsafeBufferPointer { differs in
+                            for c in dead {
+                                let lib = regionLibrary[pass.copyRegion[c]]
+                                for f in fieldStart[c]..<fieldStart[c + 1] where seen[f] && !differs[f] && resolver.resolve(sym[f]) != live[f] {
+                                    pins[i][lib].append((field[f], live[f]))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Slots: per region, the fields whose runners disagree (or that no image runs).
+        var mapsCopy: [[Bool]] = []   // per image, per copy (only when map-used-only drops dead copies)
+        if mapUsedOnly {
+            mapsCopy = w.images.indices.map { i in
+                var m = [Bool](repeating: false, count: nCopies)
+                for t in w.images[i].tables { for c in pass.copyOf[t] where c >= 0 { m[c] = true } }
+                for c in deadCopies(i) { m[c] = true }
+                return m
+            }
+        }
+        var tableCursor = max(AddressMap.trampolineBase, alignUp(pass.roEnd, ps))
         for (r, d) in deltas.enumerated() where d.images.count >= 2 {
             var slotOf: [TrampolineSlot: Int] = [:]
             var slots: [TrampolineSlot] = []
-            var runFields: [UInt64] = [], runSlot: [Int] = []
-            let f = fields[r]
-            for k in f.address.indices where f.differs[k] {
-                let slot = TrampolineSlot(target: f.symbol[k], addend: f.addend[k])
-                let n: Int
-                if let x = slotOf[slot] { n = x } else { n = slots.count; slotOf[slot] = n; slots.append(slot) }
-                if runFields.last == f.address[k] { runSlot[runSlot.count - 1] = n; continue }   // one field, last wins
-                runFields.append(f.address[k]); runSlot.append(n)
+            var fieldSlot: [(copy: Int, field: UInt64, slot: Int)] = []
+            for n in d.copies.indices {
+                let c = d.firstCopy + n
+                for f in fieldStart[c]..<fieldStart[c + 1] where !(seen[f] && !differs[f]) {
+                    let slot = TrampolineSlot(target: symbol[f], addend: addend[f])
+                    let k: Int
+                    if let x = slotOf[slot] { k = x } else { k = slots.count; slotOf[slot] = k; slots.append(slot) }
+                    fieldSlot.append((c, field[f], k))
+                }
             }
             guard !slots.isEmpty else { continue }
             let base = alignUp(tableCursor, ps)
             let reserved = Int(alignUp(UInt64(slots.count * slotSize), ps))
             tableCursor = base + UInt64(reserved)
             let tt = TrampolineTable(address: base, slotSize: slotSize, slots: slots, reservedBytes: reserved, contentKeyed: sharedTables)
-            if zip(runFields, runFields.dropFirst()).contains(where: { $0 >= $1 }) {     // never for feasible copies
-                let order = runFields.indices.sorted { runFields[$0] < runFields[$1] }
-                runFields = order.map { runFields[$0] }; runSlot = order.map { runSlot[$0] }
-            }
-            let run = RedirectMap.Run(fields: runFields, slots: runSlot.map { base + UInt64($0 * slotSize) })
             let region = Region(name: "ind:\(d.library)@\(w.tables[d.table].version)", start: base, size: UInt64(reserved), pageAligned: true)
+            func run(_ fs: [(copy: Int, field: UInt64, slot: Int)]) -> RedirectMap.Run {
+                var fields: [UInt64] = [], slotAt: [UInt64] = []
+                for x in fs {
+                    let s = base + UInt64(x.slot * slotSize)
+                    if fields.last == x.field { slotAt[slotAt.count - 1] = s; continue }   // one field: last wins
+                    fields.append(x.field); slotAt.append(s)
+                }
+                if zip(fields, fields.dropFirst()).contains(where: { $0 >= $1 }) {        // never for feasible copies
+                    let order = fields.indices.sorted { fields[$0] < fields[$1] }
+                    fields = order.map { fields[$0] }; slotAt = order.map { slotAt[$0] }
+                }
+                return RedirectMap.Run(fields: fields, slots: slotAt)
+            }
+            // Every image that maps the region maps each of its copies (runs it or keeps it dead)
+            // unless map-used-only dropped some: one shared run, or a filtered one.
+            let shared = run(fieldSlot)
             for i in d.images {
-                layouts[i].trampolines.append(tt)
-                layouts[i].regions.append(region)
-                layouts[i].redirects.add(run)
+                pass.layouts[i].trampolines.append(tt)
+                pass.layouts[i].regions.append(region)
+                if mapUsedOnly && fieldSlot.contains(where: { !mapsCopy[i][$0.copy] }) {
+                    pass.layouts[i].redirects.add(run(fieldSlot.filter { mapsCopy[i][$0.copy] }))
+                } else {
+                    pass.layouts[i].redirects.add(shared)
+                }
             }
         }
-        return PlacementResult(layouts: layouts)
+        // Interned by (library, count, checksum), confirmed by comparing the arrays.
+        struct PinKey: Hashable { var library: Int; var count: Int; var checksum: UInt64 }
+        var interned: [PinKey: [RedirectMap.Run]] = [:]
+        for i in w.images.indices {
+            for (lib, list) in pins[i].enumerated() where !list.isEmpty {
+                // Dead copies come in address order, so pins usually do too; else a stable sort
+                // by field (for one field pinned twice, two relocations at one offset, the last wins).
+                let ascending = zip(list, list.dropFirst()).allSatisfy { $0.0 <= $1.0 }
+                let sorted = ascending ? list : list.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element)
+                var fields: [UInt64] = [], values: [UInt64] = []
+                for (f, v) in sorted { if fields.last == f { values[values.count - 1] = v } else { fields.append(f); values.append(v) } }
+                var digest = PageDigest()
+                for k in fields.indices { digest.add(fields[k] &* 31 &+ values[k]) }
+                let key = PinKey(library: lib, count: fields.count, checksum: digest.a)
+                if let run = interned[key]?.first(where: { $0.fields == fields && $0.slots == values }) {
+                    pass.layouts[i].redirects.add(run)
+                } else {
+                    let run = RedirectMap.Run(fields: fields, slots: values)
+                    interned[key, default: []].append(run)
+                    pass.layouts[i].redirects.add(run)
+                }
+            }
+            pins[i] = []
+        }
     }
 
     /// Issue 7 refinement (a): keep mapped only the pages that hold an entry image `i` uses, plus

@@ -4,10 +4,13 @@
 /// Definition (README, "Ground truth"). Two tables share a **body instance** when both hold an
 /// entry with the same body (kind, body hash, size, alignment and relocation list, `Workload`'s
 /// identity rule) at the same occurrence number within the table. An ideal placement puts every
-/// shared body instance at one address in both images, page-aligned as needed, and sends every
-/// reference whose target differs through a trampoline slot at a fixed address, so each such
-/// body's bytes are identical in both images and can share frames. The shareable bytes of a pair
-/// are therefore Σ size over the body instances both hold. bss has no content and is not counted;
+/// shared body instance at one address in both images, page-aligned as needed, and keeps every
+/// reference identical (a branch through a trampoline slot at a fixed address, a data reference
+/// by its target's address), so each such body's bytes are identical in both images and can
+/// share frames. The shareable bytes of a pair are therefore Σ size over the body instances both
+/// hold. It is an upper bound: a sound placement may not send a data reference or a function
+/// address through a jump slot, so when the data a common body refers to lies elsewhere in one
+/// image, the body cannot be shared (Spacer-Δ then places a fresh copy). bss has no content and is not counted;
 /// writable `data` is counted separately because it is shareable only under the `ksm` dedup model.
 public enum IdealSharing {
     /// Shareable bytes between two versions of one library (versionA older than versionB).

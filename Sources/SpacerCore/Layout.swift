@@ -188,25 +188,56 @@ public struct RedirectMap: Hashable, Sendable, Sequence, ExpressibleByDictionary
 
     /// Number of redirected fields.
     public var count: Int { sorted().fields.count }
+    /// The redirected field addresses, ascending (as `Dictionary.keys`, but sorted).
+    public var keys: [UInt64] { sorted().fields }
+    /// The slot (or pinned) addresses, in the order of `keys`.
+    public var values: [UInt64] { sorted().slots }
     public var isEmpty: Bool { single.isEmpty && runs.isEmpty }
 
     /// Every redirect as two arrays sorted by field (single entries override runs).
-    /// - Complexity: O(n) when the runs are disjoint and ascending (one merge), else O(n log n).
+    /// - Complexity: O(n · c + r · c) for n redirects in r runs that form c chains of
+    ///   non-overlapping runs (one chain: a concatenation, O(n)), plus O(s log s) for s singles.
     public func sorted() -> (fields: [UInt64], slots: [UInt64]) {
         if single.isEmpty && runs.count == 1 { return (runs[0].fields, runs[0].slots) }
-        var pairs: [(UInt64, UInt64)] = []
-        pairs.reserveCapacity(runs.reduce(single.count) { $0 + $1.fields.count })
-        for r in runs {
-            if single.isEmpty { pairs += zip(r.fields, r.slots).map { ($0, $1) } }
-            else { for i in r.fields.indices where single[r.fields[i]] == nil { pairs.append((r.fields[i], r.slots[i])) } }
+        let total = runs.reduce(0) { $0 + $1.fields.count }
+        var fields: [UInt64] = [], slots: [UInt64] = []
+        fields.reserveCapacity(total + single.count); slots.reserveCapacity(total + single.count)
+        let order = runs.indices.filter { !runs[$0].fields.isEmpty }.sorted { runs[$0].fields[0] < runs[$1].fields[0] }
+        // Chains: runs that follow each other without overlapping read as one sorted sequence
+        // (Spacer-Δ's per-region slot runs form one chain, each image's pin runs a few more).
+        var chains: [[Int]] = []
+        for r in order {
+            if let c = chains.firstIndex(where: { runs[$0.last!].fields.last! < runs[r].fields[0] }) { chains[c].append(r) }
+            else { chains.append([r]) }
         }
-        var ascending = true
-        for i in pairs.indices.dropFirst() where pairs[i].0 <= pairs[i - 1].0 { ascending = false; break }
-        if !single.isEmpty || !ascending {
-            pairs += single.map { ($0.key, $0.value) }
-            pairs.sort { $0.0 < $1.0 }
+        // Each chain as plain arrays, then two-way merges (c is small: a handful of chains).
+        for r in chains.first ?? [] { fields += runs[r].fields; slots += runs[r].slots }
+        for chain in chains.dropFirst() {
+            var cf: [UInt64] = [], cs: [UInt64] = []
+            for r in chain { cf += runs[r].fields; cs += runs[r].slots }
+            var mf: [UInt64] = [], ms: [UInt64] = []
+            mf.reserveCapacity(fields.count + cf.count); ms.reserveCapacity(fields.count + cf.count)
+            var i = 0, j = 0
+            while i < fields.count || j < cf.count {
+                // Equal fields (a field in two runs): the later run (this chain) wins.
+                if j == cf.count || (i < fields.count && fields[i] < cf[j]) { mf.append(fields[i]); ms.append(slots[i]); i += 1 }
+                else { if i < fields.count && fields[i] == cf[j] { i += 1 }; mf.append(cf[j]); ms.append(cs[j]); j += 1 }
+            }
+            fields = mf; slots = ms
         }
-        return (pairs.map(\.0), pairs.map(\.1))
+        guard !single.isEmpty else { return (fields, slots) }
+        // Singles override: merge them in.
+        let extra = single.sorted { $0.key < $1.key }
+        var f2: [UInt64] = [], s2: [UInt64] = []
+        f2.reserveCapacity(fields.count + extra.count); s2.reserveCapacity(fields.count + extra.count)
+        var i = 0
+        for (k, v) in extra {
+            while i < fields.count && fields[i] < k { f2.append(fields[i]); s2.append(slots[i]); i += 1 }
+            if i < fields.count && fields[i] == k { i += 1 }
+            f2.append(k); s2.append(v)
+        }
+        while i < fields.count { f2.append(fields[i]); s2.append(slots[i]); i += 1 }
+        return (f2, s2)
     }
 
     public func makeIterator() -> IndexingIterator<[(key: UInt64, value: UInt64)]> {

@@ -9,6 +9,8 @@ public enum LayoutCheck {
         public var table: Int
         /// Entry index, or the trampoline table index.
         public var entry: Int
+        /// Whether the piece is an extra copy (`ImageLayout.extraCopies`: mapped, never run).
+        public var extra: Bool = false
         public var end: UInt64 { start + UInt64(size) }
     }
 
@@ -23,7 +25,7 @@ public enum LayoutCheck {
             }
         }
         for c in layout.extraCopies {
-            out.append(Piece(start: c.address, size: workload.tables[c.table].entries[c.entry].size, table: c.table, entry: c.entry))
+            out.append(Piece(start: c.address, size: workload.tables[c.table].entries[c.entry].size, table: c.table, entry: c.entry, extra: true))
         }
         for (i, tt) in layout.trampolines.enumerated() {
             out.append(Piece(start: tt.address, size: max(tt.reservedBytes, tt.slots.count * tt.slotSize), table: -1, entry: i))
@@ -37,7 +39,8 @@ public enum LayoutCheck {
     /// Checks: one layout per image with one address slot per entry; entries unplaced only when
     /// `allowRemoval`; every address a multiple of the entry's alignment; no two pieces overlap;
     /// every piece inside a region; regions that claim page alignment start on a page boundary;
-    /// every redirect points into one of the image's trampoline tables.
+    /// no trampoline table holds more slots than it reserves bytes for; every redirect is sound
+    /// (see `redirectProblems`).
     /// - Returns: at most `limit` messages, each naming the image.
     public static func problems(workload: Workload, layouts: [ImageLayout], pageSize: Int,
                                 allowRemoval: Bool = false, limit: Int = 20) -> [String] {
@@ -53,10 +56,13 @@ public enum LayoutCheck {
     }
 
     /// The problems of one image's layout (see `problems(workload:layouts:pageSize:allowRemoval:limit:)`).
-    /// - Parameter pieces: `pieces(workload:image:layout:)` if the caller has them already.
+    /// - Parameters:
+    ///   - pieces: `pieces(workload:image:layout:)` if the caller has them already.
+    ///   - redirects: `layout.redirects.sorted()` if the caller has it already.
     /// - Complexity: O(E + P log P + G log G + Σ runs) for E entries, P pieces, G regions and the
     ///   redirect runs (a run is checked by its smallest and largest slot when both fall in one table).
     public static func problems(workload: Workload, image i: Int, layout l: ImageLayout, pieces given: [Piece]?,
+                                redirects: (fields: [UInt64], slots: [UInt64])? = nil,
                                 pageSize: Int, allowRemoval: Bool = false, limit: Int = 20) -> [String] {
         var out: [String] = []
         func add(_ s: String) { if out.count < limit { out.append(s) } }
@@ -96,23 +102,106 @@ public enum LayoutCheck {
             while covered < p.end && r < regions.count && regions[r].start <= covered { covered = max(covered, regions[r].end); r += 1 }
             if covered < p.end { add("image \(image.name): \(describe(p, workload)) lies outside every mapped region") }
         }
-        // Redirects: every slot inside one of the image's trampoline tables.
-        let tables = l.trampolines.map { ($0.address, $0.address + UInt64(max($0.reservedBytes, $0.slots.count * $0.slotSize))) }
-            .sorted { $0.0 < $1.0 }
-        func table(_ slot: UInt64) -> Int? {
+        for (n, tt) in l.trampolines.enumerated() where tt.slots.count * tt.slotSize > tt.reservedBytes || tt.slotSize < 1 {
+            add("image \(image.name): trampoline table \(n) at 0x\(String(tt.address, radix: 16)) overflows: \(tt.slots.count) slots × \(tt.slotSize) bytes > \(tt.reservedBytes) bytes reserved")
+        }
+        for p in redirectProblems(workload: workload, image: i, layout: l, pieces: ps, redirects: redirects) { add(p) }
+        return out
+    }
+
+    /// The unsound redirects of image `image` (empty when every redirect is sound).
+    ///
+    /// A redirect (field address → `S`) makes a relocation field resolve against `S` instead of
+    /// its target. It is sound in two cases only:
+    /// - **slot**: `S` is the start of slot k of one of the image's trampoline tables, the field
+    ///   is a relocation of a placed entry that `Workload.isSlottable` allows (a direct branch to
+    ///   a function), and slot k leads to that relocation's own target and addend. A branch that
+    ///   lands on the slot continues to the same function, so meaning is kept.
+    /// - **pin**: the field belongs to an extra copy (`ImageLayout.extraCopies`), dead code the
+    ///   image maps but never runs; its value may be anything, and strategies pin it to the value
+    ///   the images that run the copy give it, so that the copy's page stays identical.
+    /// Any other redirect (a data reference or a function address taken as a value sent through a
+    /// jump slot, a redirect of a live entry to an arbitrary address, a key that is no relocation
+    /// field) would change what the program does, and is refused.
+    ///
+    /// - Parameter pieces: `pieces(workload:image:layout:)` if the caller has them already.
+    /// - Complexity: O(R + P + R log(F + T)) for R redirects, P pieces, F relocations of an entry
+    ///   and T trampoline tables: redirects (ascending) and pieces are walked together.
+    public static func redirectProblems(workload: Workload, image: Int, layout l: ImageLayout, pieces given: [Piece]? = nil,
+                                        redirects sortedGiven: (fields: [UInt64], slots: [UInt64])? = nil) -> [String] {
+        guard !l.redirects.isEmpty else { return [] }
+        let ps = given ?? pieces(workload: workload, image: image, layout: l)
+        let name = workload.images[image].name
+        // Trampoline tables by address (overlapping tables are reported as overlapping pieces).
+        let tables = l.trampolines.sorted { $0.address < $1.address }
+        var last = -1                 // the table found for the previous redirect
+        let ends = tables.map { $0.address + UInt64(max($0.reservedBytes, $0.slots.count * $0.slotSize)) }
+        let lowest = tables.first?.address ?? 0, highest = ends.max() ?? 0
+        /// Index into `tables` of the table holding `S`, or nil.
+        func table(_ S: UInt64) -> Int? {
+            guard S >= lowest && S < highest else { return nil }     // pins point far from the tables
+            func holds(_ k: Int) -> Bool { S >= tables[k].address && S < ends[k] }
+            if last >= 0 && holds(last) { return last }
             var lo = 0, hi = tables.count
-            while lo < hi { let mid = (lo + hi) / 2; if tables[mid].1 <= slot { lo = mid + 1 } else { hi = mid } }
-            return lo < tables.count && tables[lo].0 <= slot ? lo : nil
+            while lo < hi { let m = (lo + hi) / 2; if tables[m].address <= S { lo = m + 1 } else { hi = m } }
+            guard lo > 0, holds(lo - 1) else { return nil }
+            last = lo - 1
+            return last
         }
-        func bad(_ field: UInt64, _ slot: UInt64) {
-            add("image \(image.name): field 0x\(String(field, radix: 16)) is redirected to 0x\(String(slot, radix: 16)), outside every trampoline table")
+        // Whether an own (run) entry starts at piece j's address: own pieces at one address sit
+        // next to each other in the sorted pieces.
+        func ownAt(_ j: Int) -> Bool {
+            var k = j
+            while k >= 0 && ps[k].start == ps[j].start { if ps[k].table >= 0 && !ps[k].extra { return true }; k -= 1 }
+            k = j + 1
+            while k < ps.count && ps[k].start == ps[j].start { if ps[k].table >= 0 && !ps[k].extra { return true }; k += 1 }
+            return false
         }
-        for run in l.redirects.runs {
-            let lo = run.slots.min()!, hi = run.slots.max()!
-            if let a = table(lo), table(hi) == a { continue }
-            for (f, s) in zip(run.fields, run.slots) where table(s) == nil { bad(f, s) }
+        var out: [String] = []
+        let (fields, targets) = sortedGiven ?? l.redirects.sorted()
+        var cur = 0                   // last piece starting at or before the field
+        var relocsOf = -1             // piece whose relocation fields are `allRelocs[relocAt..<relocEnd]`
+        let allRelocs = workload.flatRelocations, relocStart = workload.flatRelocationStart, entryBase = workload.entryBase
+        var relocAt = 0, relocEnd = 0, relocFirst = 0   // fields of one piece come in ascending order: a cursor
+        for (field, S) in zip(fields, targets) {
+            func hex() -> String { "0x" + String(field, radix: 16) }
+            while cur + 1 < ps.count && ps[cur + 1].start <= field { cur += 1 }
+            var j = ps.isEmpty || ps[cur].start > field ? -1 : cur
+            while j >= 0 && (ps[j].table < 0 || ps[j].size == 0) { j -= 1 }
+            guard j >= 0, field < ps[j].end, ps[j].table >= 0 else {
+                out.append("image \(name): redirect of \(hex()) lies in no placed entry"); continue
+            }
+            let p = ps[j]
+            if relocsOf != j {
+                let f = entryBase[p.table] + p.entry
+                relocAt = relocStart[f]; relocFirst = relocAt; relocEnd = relocStart[f + 1]; relocsOf = j
+            }
+            let offset = field - p.start
+            var lo = relocAt
+            while lo < relocEnd && UInt64(allRelocs[lo].offset) < offset { lo += 1 }
+            relocAt = lo
+            guard lo < relocEnd, UInt64(allRelocs[lo].offset) == offset else {
+                out.append("image \(name): redirect of \(hex()) is not a relocation field of \(workload.tables[p.table].entries[p.entry].name)"); continue
+            }
+            let r = lo - relocFirst, rel = allRelocs[lo]
+            if let k = table(S) {
+                let off = Int(S - tables[k].address), slotSize = tables[k].slotSize
+                guard slotSize > 0, off % slotSize == 0, off / slotSize < tables[k].slots.count else {
+                    out.append("image \(name): \(workload.tables[p.table].entries[p.entry].name) field \(hex()) is redirected to 0x\(String(S, radix: 16)), not the start of a used slot"); continue
+                }
+                guard rel.slottable else {
+                    let rl = workload.tables[p.table].entries[p.entry].relocations[r]
+                    out.append("image \(name): \(workload.tables[p.table].entries[p.entry].name) field \(hex()) (\(rl.type.rawValue) \(rl.target)\(rl.addend >= 0 ? "+" : "")\(rl.addend)) goes through a jump slot but is no direct branch to a function; only calls and jumps may use slots")
+                    continue
+                }
+                let slot = tables[k].slots[off / slotSize]
+                if slot.target != rel.target || slot.addend != rel.addend {
+                    out.append("image \(name): \(workload.tables[p.table].entries[p.entry].name) field \(hex()) goes through a slot that leads to \(workload.symbolNames[Int(slot.target)]), not to \(workload.tables[p.table].entries[p.entry].relocations[r].target)")
+                }
+            } else if !p.extra || ownAt(j) {
+                out.append("image \(name): \(workload.tables[p.table].entries[p.entry].name) field \(hex()) is pinned to 0x\(String(S, radix: 16)), but only dead extra copies may be pinned (the image runs this entry)")
+            }
         }
-        for (f, s) in l.redirects.singles where table(s) == nil { bad(f, s) }
         return out
     }
 

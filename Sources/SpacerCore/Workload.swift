@@ -56,6 +56,15 @@ public struct Workload: Sendable {
     /// `relocationFields[t][e][r]`: relocation `r` of entry `e` as plain values (offset, width,
     /// PC-relative or not, addend, target symbol), for the simulator's inner loop.
     public let relocationFields: [[[RelocationField]]]
+    /// The same per-entry data flattened for the page walk: entry `e` of table `t` is flat entry
+    /// `entryBase[t] + e`; its content id `flatContentIDs[f]`, whether it is writable
+    /// `flatWritable[f]`, and its relocation fields `flatRelocations[flatRelocationStart[f] ..<
+    /// flatRelocationStart[f + 1]]`.
+    public let entryBase: [Int]
+    public let flatContentIDs: [Int32]
+    public let flatWritable: [Bool]
+    public let flatRelocationStart: [Int]
+    public let flatRelocations: [RelocationField]
     /// Symbol names by id (for external addresses and messages).
     public let symbolNames: [String]
     /// Whether a symbol id is defined by no table of the workload.
@@ -63,6 +72,10 @@ public struct Workload: Sendable {
     /// `AddressMap.external(symbolNames[s])` for every symbol id: where a symbol resolves in an
     /// image that does not define it (computed once, so resolvers never hash names).
     public let externalAddresses: [UInt64]
+    /// Whether a symbol id is defined by a function entry (`kind == .function`) of some table, or
+    /// is external (a libc call, say); false for symbols only data entries define. With
+    /// `Relocation.hasDirectBranchShape` it decides which fields may go through a jump slot.
+    public let symbolIsFunction: [Bool]
     public let bodyCount: Int
     public let bodyInstanceCount: Int
     public let contentCount: Int
@@ -127,10 +140,10 @@ public struct Workload: Sendable {
         var bodies: [BodyKey: Int32] = [:], contents: [ContentKey: Int32] = [:], bodyInst: [BodyInstanceKey: Int32] = [:]
         let libraryIndex = Dictionary(uniqueKeysWithValues: libraries.enumerated().map { ($1, Int32($0)) })
         var symbols: [String: Int32] = [:], names: [String] = []
-        var defined: [Bool] = []
+        var defined: [Bool] = [], definedAsData: [Bool] = []
         func symbol(_ key: String, _ name: String, define: Bool) -> Int32 {
             if let s = symbols[key] { if define { defined[Int(s)] = true }; return s }
-            let s = Int32(names.count); symbols[key] = s; names.append(name); defined.append(define); return s
+            let s = Int32(names.count); symbols[key] = s; names.append(name); defined.append(define); definedAsData.append(false); return s
         }
         var bodyIDs: [[Int32]] = [], instIDs: [[Int32]] = [], contentIDs: [[Int32]] = []
         var symbolIDs: [[Int32]] = [], targets: [[[Int32]]] = []
@@ -161,7 +174,9 @@ public struct Workload: Sendable {
                 let iid: Int32
                 if let x = bodyInst[ik] { iid = x } else { iid = Int32(bodyInst.count); bodyInst[ik] = iid }
                 b.append(bid); bi.append(iid); c.append(cid)
-                s.append(symbol(key(object: entry.object, name: entry.name), entry.name, define: true))
+                let sid = symbol(key(object: entry.object, name: entry.name), entry.name, define: true)
+                if entry.kind != .function { definedAsData[Int(sid)] = true }
+                s.append(sid)
                 tg.append(entry.relocations.map { symbol(key(object: entry.object, name: $0.target), $0.target, define: false) })
             }
             bodyIDs.append(b); instIDs.append(bi); contentIDs.append(c); symbolIDs.append(s); targets.append(tg)
@@ -171,12 +186,25 @@ public struct Workload: Sendable {
         self.relocationFields = tables.indices.map { t in
             tables[t].entries.indices.map { e in
                 zip(tables[t].entries[e].relocations, targets[t][e]).map { r, s in
-                    RelocationField(offset: r.offset, width: r.type.width, pcRelative: r.type.isPCRelative, addend: r.addend, target: s)
+                    RelocationField(offset: r.offset, width: r.type.width, pcRelative: r.type.isPCRelative, addend: r.addend, target: s,
+                                    slottable: tables[t].entries[e].kind == .function && r.hasDirectBranchShape && !definedAsData[Int(s)])
                 }
             }
         }
+        var base: [Int] = [], fc: [Int32] = [], fw: [Bool] = [], rs: [Int] = [], fr: [RelocationField] = []
+        for t in tables.indices {
+            base.append(fc.count)
+            for e in tables[t].entries.indices {
+                fc.append(contentIDs[t][e]); fw.append(tables[t].entries[e].kind.isWritable)
+                rs.append(fr.count); fr += relocationFields[t][e]
+            }
+        }
+        rs.append(fr.count)
+        self.entryBase = base; self.flatContentIDs = fc; self.flatWritable = fw
+        self.flatRelocationStart = rs; self.flatRelocations = fr
         self.symbolNames = names; self.symbolIsExternal = defined.map { !$0 }
         self.externalAddresses = names.map(AddressMap.external)
+        self.symbolIsFunction = definedAsData.map { !$0 }
         self.bodyCount = bodies.count; self.bodyInstanceCount = bodyInst.count; self.contentCount = contents.count
     }
 
@@ -189,6 +217,13 @@ public struct Workload: Sendable {
     /// Indices of the images that hold table `t`.
     public func images(holding t: Int) -> [Int] {
         images.indices.filter { images[$0].tables.contains(t) }
+    }
+
+    /// Whether relocation `r` of entry `e` of table `t` may be sent through a jump slot: the entry
+    /// is code, the field has a direct branch's shape (`Relocation.hasDirectBranchShape`) and its
+    /// target is a function or external.
+    public func isSlottable(table t: Int, entry e: Int, relocation r: Int) -> Bool {
+        relocationFields[t][e][r].slottable
     }
 
     /// Total instances over all images.
@@ -209,9 +244,12 @@ public struct RelocationField: Sendable, Hashable {
     /// Field width in bytes: 1, 2, 4 or 8.
     public var width: UInt8
     public var pcRelative: Bool
-    public init(offset: Int, width: Int, pcRelative: Bool, addend: Int64, target: Int32) {
+    /// Whether the field may go through a jump slot (`Workload.isSlottable`): a function's
+    /// direct branch (`Relocation.hasDirectBranchShape`) to a function or external symbol.
+    public var slottable: Bool
+    public init(offset: Int, width: Int, pcRelative: Bool, addend: Int64, target: Int32, slottable: Bool = false) {
         self.addend = addend; self.offset = Int32(clamping: offset); self.target = target
-        self.width = UInt8(width); self.pcRelative = pcRelative
+        self.width = UInt8(width); self.pcRelative = pcRelative; self.slottable = slottable
     }
 }
 

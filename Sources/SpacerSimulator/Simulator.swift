@@ -72,18 +72,22 @@ public struct Metrics: Sendable, Hashable {
 /// every relocation field overlapping the slice (`S + A − P` or `S + A`, truncated to the field
 /// width; `S` is the trampoline slot when the field is redirected). Trampoline pages are keyed by
 /// their slot targets and, unless the table is content-keyed, by the image (private). Pages with
-/// writable entries carry a writable flag. Fill bytes are one fixed value, so positions decide.
+/// writable entries carry a writable flag. Fill bytes are one fixed value (zero, as the emitted
+/// linker scripts fill), so positions decide; bss slices are zero bytes too and add nothing.
 public enum Simulator {
     /// Simulates `layouts` (one per image of `workload`).
     ///
     /// - Parameters:
     ///   - allowRemoval: whether entries may be unplaced (a DCE strategy).
+    ///   - pageRanges: when non-empty, only pages whose start address lies in one of these ranges
+    ///     are counted (for comparing one address zone with `measure --range`); the lower bound
+    ///     still covers the whole workload.
     /// - Returns: every metric of DESIGN.md §4 except timing and solver status.
     /// - Throws: `SpacerError.internalInvariant` listing the layout's problems when it is
     ///   infeasible (overlap, misalignment, a piece outside the mapped regions …).
     /// - Complexity: O(P + R + E log E) per image for P mapped pages, R relocations, E pieces.
     public static func simulate(_ workload: Workload, layouts: [ImageLayout], options: SimulationOptions,
-                                allowRemoval: Bool = false) throws -> Metrics {
+                                allowRemoval: Bool = false, pageRanges: [Range<UInt64>] = []) throws -> Metrics {
         guard options.pageSize >= 4096, options.pageSize <= 1 << 30, options.pageSize & (options.pageSize - 1) == 0 else {
             throw SpacerError.usage("page size must be a power of two from 4096 to 2^30, found \(options.pageSize)")
         }
@@ -100,10 +104,12 @@ public enum Simulator {
         // is found; the check goes on to list up to 20 problems).
         for (i, image) in workload.images.enumerated() where problems.count < 20 {
             let pieces = LayoutCheck.pieces(workload: workload, image: i, layout: layouts[i])
-            problems += LayoutCheck.problems(workload: workload, image: i, layout: layouts[i], pieces: pieces, pageSize: ps,
-                                             allowRemoval: allowRemoval, limit: 20 - problems.count)
+            let redirects = layouts[i].redirects.sorted()
+            problems += LayoutCheck.problems(workload: workload, image: i, layout: layouts[i], pieces: pieces, redirects: redirects,
+                                             pageSize: ps, allowRemoval: allowRemoval, limit: 20 - problems.count)
             guard problems.isEmpty else { continue }
-            let pages = pageKeys(workload, image: i, layout: layouts[i], options: options, pieces: pieces)
+            var pages = pageKeys(workload, image: i, layout: layouts[i], options: options, pieces: pieces, redirects: redirects)
+            if !pageRanges.isEmpty { pages = pages.filter { p in pageRanges.contains { $0.contains(p.number * UInt64(ps)) } } }
             let inst = image.instances
             m.imageBytes += pages.count * ps
             m.totalPages += pages.count * inst
@@ -151,17 +157,20 @@ public enum Simulator {
     /// The layout must be feasible (see `LayoutCheck`).
     public static func pageKeys(_ workload: Workload, image: Int, layout: ImageLayout, options: SimulationOptions) -> [Page] {
         pageKeys(workload, image: image, layout: layout, options: options,
-                 pieces: LayoutCheck.pieces(workload: workload, image: image, layout: layout))
+                 pieces: LayoutCheck.pieces(workload: workload, image: image, layout: layout), redirects: layout.redirects.sorted())
     }
 
-    /// `pageKeys` with the image's pieces (`LayoutCheck.pieces`) already computed.
+    /// `pageKeys` with the image's pieces (`LayoutCheck.pieces`) and sorted redirects already computed.
     /// - Complexity: O(P + R + E) for P pages, R relocation fields visited and E pieces: pieces,
     ///   fields and redirects are all walked in address order (redirects by a cursor).
-    static func pageKeys(_ workload: Workload, image: Int, layout: ImageLayout, options: SimulationOptions, pieces: [LayoutCheck.Piece]) -> [Page] {
+    static func pageKeys(_ workload: Workload, image: Int, layout: ImageLayout, options: SimulationOptions, pieces: [LayoutCheck.Piece],
+                         redirects: (fields: [UInt64], slots: [UInt64])) -> [Page] {
         let ps = UInt64(options.pageSize)
         let resolver = SymbolResolver(workload: workload, image: image, layout: layout)
-        let (redirectFields, redirectSlots) = layout.redirects.sorted()
+        let (redirectFields, redirectSlots) = redirects
         var rc = 0                      // cursor into redirectFields: fields are visited in ascending order
+        let entryBase = workload.entryBase, contentIDs = workload.flatContentIDs, writableEntry = workload.flatWritable
+        let relocStart = workload.flatRelocationStart, allRelocs = workload.flatRelocations
         // Mapped page numbers: the union of the regions' pages, plus any page a piece touches.
         var numbers: [UInt64] = []
         for r in layout.regions where r.size > 0 {
@@ -179,6 +188,12 @@ public enum Simulator {
 
         var out: [Page] = []
         out.reserveCapacity(unique.count)
+        // The walk reads these arrays millions of times; every index below is in bounds by
+        // construction, so it reads them through buffer pointers (no per-access checks).
+        allRelocs.withUnsafeBufferPointer { allRelocs in
+        redirectFields.withUnsafeBufferPointer { redirectFields in
+        redirectSlots.withUnsafeBufferPointer { redirectSlots in
+        pieces.withUnsafeBufferPointer { pieces in
         var first = 0
         for n in unique {
             let pStart = n * ps, pEnd = pStart + ps
@@ -194,6 +209,14 @@ public enum Simulator {
                 let sEnd = Int(min(pEnd, pc.end) - pc.start)
                 let inPage = max(pStart, pc.start) - pStart
                 used += sEnd - sStart
+                // bss bytes are zero, like fill: a bss slice adds nothing to the key, so that pages
+                // holding only bss and fill are equal however the bss pieces are cut (as the real
+                // pages are, byte for byte; measured on the linked SQLite images).
+                let flat = pc.table >= 0 ? entryBase[pc.table] + pc.entry : -1
+                if flat >= 0 && contentIDs[flat] == Workload.zeroContent {
+                    if writableEntry[flat] { writable = true }
+                    continue
+                }
                 if pc.table < 0 {
                     let tt = layout.trampolines[pc.entry]
                     d.add(inPage)
@@ -210,25 +233,24 @@ public enum Simulator {
                     }
                     continue
                 }
-                if workload.tables[pc.table].entries[pc.entry].kind.isWritable { writable = true }
-                let cid = workload.contentIDs[pc.table][pc.entry]
+                if writableEntry[flat] { writable = true }
+                let cid = contentIDs[flat]
                 // A piece: (offset in page, slice length) and (content id, slice start), two words
                 // each packing two 32-bit values (offsets and lengths are below the page size,
                 // ≤ 2^32 here), so that equal keys still mean equal pieces.
                 d.add(inPage << 32 | UInt64(sEnd - sStart))
                 d.add(UInt64(UInt32(bitPattern: cid)) << 32 | UInt64(sStart))
-                if cid == Workload.zeroContent { continue }
                 guard options.xrefs == .resolve else { continue }
-                let relocs = workload.relocationFields[pc.table][pc.entry]
                 // First relocation whose field ends after the slice start (relocs sorted by offset).
-                var lo = 0, hi = relocs.count
+                let rEnd = relocStart[flat + 1]
+                var lo = relocStart[flat], hi = rEnd
                 while lo < hi {
                     let mid = (lo + hi) / 2
-                    if Int(relocs[mid].offset) + Int(relocs[mid].width) <= sStart { lo = mid + 1 } else { hi = mid }
+                    if Int(allRelocs[mid].offset) + Int(allRelocs[mid].width) <= sStart { lo = mid + 1 } else { hi = mid }
                 }
                 var r = lo
-                while r < relocs.count && Int(relocs[r].offset) < sEnd {
-                    let rel = relocs[r]
+                while r < rEnd && Int(allRelocs[r].offset) < sEnd {
+                    let rel = allRelocs[r]
                     let P = pc.start + UInt64(rel.offset)
                     if rc > 0 && redirectFields[rc - 1] >= P {          // a step back (overlapping fields): search again
                         var a = 0, b = rc
@@ -251,6 +273,10 @@ public enum Simulator {
             }
             if writable { d.add(-3) }
             out.append(Page(number: n, key: d, writable: writable, usedBytes: used))
+        }
+        }
+        }
+        }
         }
         return out
     }

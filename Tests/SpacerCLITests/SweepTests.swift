@@ -116,11 +116,15 @@ import SpacerSynth
             #expect(Int(col(row, "ideal_shared_bytes")) == shared)
             #expect(col(row, "place_seconds") == "")
         }
-        // Spacer-Δ shares every shareable byte (one address per body, trampolines for the rest);
-        // link order shares under 1 % of it (every page after the first change moves).
+        // Spacer-Δ shares most of the ideal: every common body at one address, branches through
+        // slots, but a body whose data references diverge gets a fresh copy (sound placement),
+        // so it stays below 100 %; link order shares under 1 % (every page after the first change
+        // moves).
         let delta = rows.first { col($0, "strategy") == "spacer-delta" }!, link = rows.first { col($0, "strategy") == "default" }!
-        #expect(col(delta, "ideal_sharing_pct") == "100.000")
-        #expect(Double(col(link, "ideal_sharing_pct"))! < 1)
+        let pd = Double(col(delta, "ideal_sharing_pct"))!, pl = Double(col(link, "ideal_sharing_pct"))!
+        #expect(pd > 80 && pd <= 100, "spacer-delta \(pd)")
+        #expect(pl < 1, "default \(pl)")
+        #expect(Int(col(delta, "actual_shared_bytes"))! <= Int(col(delta, "ideal_shared_bytes"))!)
     }
 
     @Test func listsAndShardsParse() throws {

@@ -25,4 +25,15 @@ import SpacerCore
         #expect(c == d && c.runs[0] === d.runs[0])
         #expect(RedirectMap().isEmpty && !c.isEmpty)
     }
+
+    @Test func interleavedRunsMergeInOrder() {
+        // Two runs whose ranges interleave (a region's slots and an image's pins), plus a single.
+        var m = RedirectMap()
+        m.add(RedirectMap.Run(fields: [0x100, 0x300, 0x500], slots: [1, 3, 5]))
+        m.add(RedirectMap.Run(fields: [0x200, 0x400], slots: [2, 4]))
+        m[0x250] = 25
+        #expect(m.keys == [0x100, 0x200, 0x250, 0x300, 0x400, 0x500])
+        #expect(m.values == [1, 2, 25, 3, 4, 5])
+        #expect(m[0x400] == 4 && m[0x450] == nil && m.count == 6)
+    }
 }

@@ -15,6 +15,8 @@
 #   --jobs N     versions compiled in parallel in `build` (default 2).
 #   --cache DIR  cache directory (default ${SPACER_SIM_CACHE:-$HOME/.cache/spacer-sim}).
 #   --force      redo the stage's work even when the cache already holds verified results.
+#   --libs L,..  only these libraries (sqlite, lua, zlib; default all), e.g. `fetch build --libs zlib`
+#                for the real-build check of scripts/real-build.sh.
 #
 # Environment: SPACER_SIM (path to a spacer-sim binary; default `swift run -c release spacer-sim`
 # from the repository root), DEBIAN_MIRROR (default: the Debian mirror of this machine's own APT
@@ -106,10 +108,14 @@ done <<<"$SQLITE_AMALGAMATIONS"
 # "lib version" for every table, in build order (the long SQLite compiles first).
 all_targets() {
     local v
-    for v in "${SQLITE_VERSIONS[@]}"; do echo "sqlite $v"; done
-    for v in "${LUA_VERSIONS[@]}"; do echo "lua $v"; done
-    for v in "${ZLIB_VERSIONS[@]}"; do echo "zlib $v"; done
+    wanted sqlite && for v in "${SQLITE_VERSIONS[@]}"; do echo "sqlite $v"; done
+    wanted lua && for v in "${LUA_VERSIONS[@]}"; do echo "lua $v"; done
+    wanted zlib && for v in "${ZLIB_VERSIONS[@]}"; do echo "zlib $v"; done
+    return 0
 }
+
+# Whether library $1 is selected by --libs (all when --libs is not given).
+wanted() { [[ -z ${LIBS:-} || ,$LIBS, == *,$1,* ]]; }
 
 # ---------------------------------------------------------------------------------------------
 # Arguments
@@ -117,6 +123,7 @@ all_targets() {
 JOBS=2
 CACHE=${SPACER_SIM_CACHE:-$HOME/.cache/spacer-sim}
 FORCE=0
+LIBS=
 STAGES=()
 INTERNAL=()
 while (($#)); do
@@ -129,6 +136,8 @@ while (($#)); do
         --cache) (($# >= 2)) || die "--cache needs a directory"; CACHE=$2; shift ;;
         --cache=*) CACHE=${1#--cache=} ;;
         --force) FORCE=1 ;;
+        --libs) (($# >= 2)) || die "--libs needs a list"; LIBS=$2; shift ;;
+        --libs=*) LIBS=${1#--libs=} ;;
         -h|--help) usage; exit 0 ;;
         __build_one) (($# >= 3)) || die "__build_one needs LIB VERSION"; INTERNAL=("$2" "$3"); shift 2 ;;
         *) die "unknown argument '$1' (try --help)" ;;
