@@ -6,7 +6,7 @@
 //
 // For each image count: generate the preset's tables (--functions per library), build the mix
 // workload, then per strategy time `place` and `Simulator.simulate` (wall clock, best of
-// --repeat). Prints one line per run and a CSV block. No figure of this program is asserted by a
+// --repeat; also thread CPU seconds, robust to other load). Prints one line per run and a CSV block. No figure of this program is asserted by a
 // test; the numbers go into the issue note.
 import Foundation
 import SpacerCore
@@ -18,6 +18,14 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     let clock = ContinuousClock()
     let d = try clock.measure(body)
     return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+/// CPU seconds this thread has used (CLOCK_THREAD_CPUTIME_ID): unlike wall time, not inflated
+/// when other processes share the cores.
+func cpuSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
 
 func peakRSSMiB() -> Double {
@@ -56,7 +64,7 @@ guard let preset = SynthPreset.named(presetName) else {
 var config = preset.config
 if let f = functions { config.functions = f }
 
-var csv = ["images,functions_per_image,placed_functions,strategy,generate_s,workload_s,place_s,score_s,total_s,functions_per_s,total_pages,frames,peak_rss_mib"]
+var csv = ["images,functions_per_image,placed_functions,strategy,generate_s,workload_s,place_s,score_s,total_s,place_cpu_s,score_cpu_s,functions_per_s,total_pages,frames,peak_rss_mib"]
 print("preset \(preset.name): \(config.names.count) libraries × \(config.functions) functions × \(config.versions) versions, change rate \(config.changeRate), seed \(config.seed); one thread")
 for n in imageCounts {
     var tables: [FunctionTable] = []
@@ -69,20 +77,26 @@ for n in imageCounts {
     for name in strategies {
         let s = try StrategyRegistry.make(name)
         var best = (place: Double.infinity, score: Double.infinity)
+        var cpu = (place: Double.infinity, score: Double.infinity)
         var metrics = Metrics()
         for _ in 0..<repeats {
             var layouts: [ImageLayout] = []
+            let c0 = cpuSeconds()
             let p = try seconds { layouts = try s.place(w, context: PlacementContext()).layouts }
+            let c1 = cpuSeconds()
             let q = try seconds { metrics = try Simulator.simulate(w, layouts: layouts, options: SimulationOptions(), allowRemoval: type(of: s).removesEntries) }
+            let c2 = cpuSeconds()
             best = (min(best.place, p), min(best.score, q))
+            cpu = (min(cpu.place, c1 - c0), min(cpu.score, c2 - c1))
         }
         let total = best.place + best.score
-        let line = String(format: "%5d images × %4d functions = %8d placed  %-14@ generate %.2f s  workload %.2f s  place %.2f s  score %.2f s  place+score %.2f s  (%.0f functions/s)  %d pages → %d frames  peak RSS %.0f MiB",
-                          n, placed / max(n, 1), placed, name as NSString, gen, build, best.place, best.score, total, Double(placed) / total,
-                          metrics.totalPages, metrics.frames, peakRSSMiB())
+        let line = String(format: "%5d images × %4d functions = %8d placed  %-14@ generate %.2f s  workload %.2f s  place %.2f s  score %.2f s  place+score %.2f s (CPU %.2f + %.2f s)  (%.0f functions/s)  %d pages → %d frames  peak RSS %.0f MiB",
+                          n, placed / max(n, 1), placed, name as NSString, gen, build, best.place, best.score, total, cpu.place, cpu.score,
+                          Double(placed) / total, metrics.totalPages, metrics.frames, peakRSSMiB())
         print(line)
         csv.append([String(n), String(placed / max(n, 1)), String(placed), name, String(format: "%.3f", gen), String(format: "%.3f", build),
                     String(format: "%.3f", best.place), String(format: "%.3f", best.score), String(format: "%.3f", total),
+                    String(format: "%.3f", cpu.place), String(format: "%.3f", cpu.score),
                     String(format: "%.0f", Double(placed) / total), String(metrics.totalPages), String(metrics.frames),
                     String(format: "%.0f", peakRSSMiB())].joined(separator: ","))
     }
