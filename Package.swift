@@ -20,6 +20,14 @@ let package = Package(
         // zlib, for reading the committed gzip-compressed real function tables.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // GLPK 5 (libglpk-dev): no pkg-config file, so a module map that links `glpk`.
+        .systemLibrary(name: "CGLPK", path: "Sources/CGLPK",
+                       providers: [.apt(["libglpk-dev"])]),
+        // OpenBLAS (libopenblas-dev) with its LAPACK routines (dsyevd_). pkg-config adds the
+        // library folder; the module map links `openblas` and declares what it uses, so a
+        // machine without pkg-config still builds.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
         // Model: function tables, bodies, workloads, layouts, the strategy protocol, errors.
         .target(name: "SpacerCore"),
         // ELF64 relocatable objects and ar archives -> function tables.
@@ -28,8 +36,10 @@ let package = Package(
         .target(name: "SpacerSimulator", dependencies: ["SpacerCore"]),
         // CSV readers and writers, sidecar JSON, atomic writes.
         .target(name: "SpacerIO", dependencies: ["SpacerCore", "SpacerSimulator", "CZlib"]),
+        // The only target that calls GLPK and LAPACK: validated MIP solves, symmetric eigenproblems.
+        .target(name: "SpacerSolvers", dependencies: ["SpacerCore", "CGLPK", "COpenBLAS"]),
         // One file per placement strategy plus Registry.swift. Sees the model, never the simulator.
-        .target(name: "SpacerStrategies", dependencies: ["SpacerCore"], path: "strategies"),
+        .target(name: "SpacerStrategies", dependencies: ["SpacerCore", "SpacerSolvers"], path: "strategies"),
         // Commands; the only target that imports ArgumentParser.
         .target(name: "SpacerCLI", dependencies: [
             "SpacerCore", "SpacerELF", "SpacerSimulator", "SpacerIO", "SpacerStrategies",
@@ -42,5 +52,6 @@ let package = Package(
         .testTarget(name: "StrategyConformanceTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "SpacerELFTests", dependencies: ["SpacerCore", "SpacerELF", "SpacerIO"]),
         .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI"]),
+        .testTarget(name: "SpacerSolversTests", dependencies: ["SpacerCore", "SpacerSolvers", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
     ]
 )
