@@ -10,6 +10,7 @@ public enum StrategyRegistry {
         PerOccurrenceStrategy.self,
         FunctionPerPageStrategy.self,
         SpacerDeltaStrategy.self,
+        BinPackingStrategy.self,
     ]
 
     /// The strategy type registered under `name`, or nil.

@@ -3,9 +3,11 @@ import Foundation
 /// One-dimensional bin packing: heuristics, bounds and exact GLPK models.
 ///
 /// An instance is a list of item sizes (bytes, 1 ≤ size ≤ capacity) and a capacity (bytes).
-/// Items flagged `first` must start their bin (offset 0), so at most one of them goes in a bin:
-/// in function placement these are the tails of bodies larger than a page, which start on a page
-/// boundary and leave their last partial page as an item.
+/// Items flagged `first` must start their bin (offset 0) and items flagged `last` must end it
+/// (offset capacity − size), so at most one of each goes in a bin: in function placement these
+/// are the partial pages of bodies larger than a page, which either start on a page boundary and
+/// leave their tail as a `first` item of the page after their whole pages, or end on a page
+/// boundary and leave their head as a `last` item of the page before.
 public struct BinPackingInstance: Sendable, Hashable {
     /// Bin capacity in bytes, ≥ 1.
     public var capacity: Int
@@ -13,10 +15,16 @@ public struct BinPackingInstance: Sendable, Hashable {
     public var sizes: [Int]
     /// `first[i]`: item i must be the first item of its bin (at most one such item per bin).
     public var first: [Bool]
-    public init(capacity: Int, sizes: [Int], first: [Bool]? = nil) {
+    /// `last[i]`: item i must be the last item of its bin (at most one such item per bin);
+    /// never both `first` and `last`.
+    public var last: [Bool]
+    public init(capacity: Int, sizes: [Int], first: [Bool]? = nil, last: [Bool]? = nil) {
         self.capacity = capacity; self.sizes = sizes
         self.first = first ?? [Bool](repeating: false, count: sizes.count)
+        self.last = last ?? [Bool](repeating: false, count: sizes.count)
     }
+    /// 0 for an ordinary item, 1 for `last`, 2 for `first` (the order paths take in arc-flow).
+    func rank(_ i: Int) -> Int { first[i] ? 2 : last[i] ? 1 : 0 }
 }
 
 /// A packing: `bins[j]` lists the item indices of bin j.
@@ -53,26 +61,34 @@ public enum BinPacking1D {
     /// outside 1...capacity or a `first` list of the wrong length.
     public static func validate(_ p: BinPackingInstance) throws {
         guard p.capacity >= 1 else { throw SolverError.invalidModel("capacity \(p.capacity)") }
-        guard p.first.count == p.sizes.count else { throw SolverError.invalidModel("\(p.first.count) first flags for \(p.sizes.count) items") }
+        guard p.first.count == p.sizes.count, p.last.count == p.sizes.count else {
+            throw SolverError.invalidModel("\(p.first.count) first and \(p.last.count) last flags for \(p.sizes.count) items")
+        }
+        if let bad = p.sizes.indices.first(where: { p.first[$0] && p.last[$0] }) { throw SolverError.invalidModel("item \(bad) is both first and last") }
         if let bad = p.sizes.firstIndex(where: { $0 < 1 || $0 > p.capacity }) {
             throw SolverError.invalidModel("item \(bad) has size \(p.sizes[bad]), outside 1...\(p.capacity)")
         }
     }
 
-    /// Items by falling size, then `first` items before others, then index (deterministic).
+    /// Items by falling size, then `first`, `last`, others, then index (deterministic).
     static func decreasing(_ p: BinPackingInstance) -> [Int] {
-        p.sizes.indices.sorted { (p.sizes[$0], p.first[$0] ? 1 : 0, -$0) > (p.sizes[$1], p.first[$1] ? 1 : 0, -$1) }
+        p.sizes.indices.sorted { (p.sizes[$0], p.rank($0), -$0) > (p.sizes[$1], p.rank($1), -$1) }
     }
 
     /// First-fit decreasing (Johnson 1973): each `first` item opens its own bin (largest first);
-    /// then every other item, largest first, goes into the first bin with room, or a new one.
-    /// Guarantee: FFD ≤ 11/9·OPT + 6/9 without `first` items (Dósa 2007).
+    /// each `last` item, largest first, goes into the first bin with room and no `last` item yet,
+    /// or a new one; then every other item, largest first, into the first bin with room, or a new
+    /// one. Guarantee: FFD ≤ 11/9·OPT + 6/9 without `first`/`last` items (Dósa 2007).
     /// - Complexity: O(n · bins).
     public static func firstFitDecreasing(_ p: BinPackingInstance) -> Packing {
-        var bins: Packing = [], room: [Int] = []
+        var bins: Packing = [], room: [Int] = [], hasLast: [Bool] = []
         let order = decreasing(p)
-        for i in order where p.first[i] { bins.append([i]); room.append(p.capacity - p.sizes[i]) }
-        for i in order where !p.first[i] {
+        for i in order where p.first[i] { bins.append([i]); room.append(p.capacity - p.sizes[i]); hasLast.append(false) }
+        for i in order where p.last[i] {
+            if let j = room.indices.first(where: { !hasLast[$0] && room[$0] >= p.sizes[i] }) { bins[j].append(i); room[j] -= p.sizes[i]; hasLast[j] = true }
+            else { bins.append([i]); room.append(p.capacity - p.sizes[i]); hasLast.append(true) }
+        }
+        for i in order where !p.first[i] && !p.last[i] {
             if let j = room.firstIndex(where: { $0 >= p.sizes[i] }) { bins[j].append(i); room[j] -= p.sizes[i] }
             else { bins.append([i]); room.append(p.capacity - p.sizes[i]) }
         }
@@ -110,7 +126,7 @@ public enum BinPacking1D {
             let rest = max(0, s3 - (j2 * C - s2))
             best = max(best, j1 + j2 + (rest + C - 1) / C)
         }
-        return max(best, p.first.filter { $0 }.count)
+        return max(best, p.first.filter { $0 }.count, p.last.filter { $0 }.count)
     }
 
     /// Whether `bins` is a feasible packing of `p`: every item exactly once, no bin over
@@ -118,12 +134,12 @@ public enum BinPacking1D {
     public static func isFeasible(_ bins: Packing, _ p: BinPackingInstance) -> Bool {
         var seen = [Bool](repeating: false, count: p.sizes.count)
         for b in bins {
-            var load = 0, firsts = 0
+            var load = 0, firsts = 0, lasts = 0
             for i in b {
                 guard i >= 0, i < seen.count, !seen[i] else { return false }
-                seen[i] = true; load += p.sizes[i]; if p.first[i] { firsts += 1 }
+                seen[i] = true; load += p.sizes[i]; if p.first[i] { firsts += 1 }; if p.last[i] { lasts += 1 }
             }
-            if load > p.capacity || firsts > 1 { return false }
+            if load > p.capacity || firsts > 1 || lasts > 1 { return false }
         }
         return seen.allSatisfy { $0 }
     }
@@ -186,13 +202,15 @@ public enum BinPacking1D {
         for k in 0..<n { mip.addRow(.init(lower: 1, upper: 1), x[k].map { ($0, 1.0) }) }
         for j in 0..<m {
             var row: [(Int, Double)] = [(y[j], -Double(p.capacity))]
-            var firsts: [(Int, Double)] = []
+            var firsts: [(Int, Double)] = [], lasts: [(Int, Double)] = []
             for k in j..<n {
                 row.append((x[k][j], Double(p.sizes[order[k]])))
                 if p.first[order[k]] { firsts.append((x[k][j], 1)) }
+                if p.last[order[k]] { lasts.append((x[k][j], 1)) }
             }
             mip.addRow(.init(upper: 0), row)
             if firsts.count > 1 { mip.addRow(.init(upper: 1), firsts) }
+            if lasts.count > 1 { mip.addRow(.init(upper: 1), lasts) }
             if j + 1 < m { mip.addRow(.init(lower: 0), [(y[j], 1), (y[j + 1], -1)]) }
         }
         mip.addRow(.init(lower: Double(lowerBound)), y.map { ($0, 1.0) })
@@ -220,26 +238,38 @@ public enum BinPacking1D {
         func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
         for s in p.sizes { g = gcd(g, s) }
         let C = p.capacity / g
-        // Item types: (size in units, first?) with their items; firsts before others, sizes falling.
-        struct TypeKey: Hashable { var size: Int; var first: Bool }
+        // Item types: (size in units, rank) with their items. A path takes a `first` item (from
+        // offset 0 only), then a `last` item (its physical place is the bin's end, but in the
+        // path it only needs to come once), then ordinary items by falling size.
+        struct TypeKey: Hashable { var size: Int; var rank: Int }
         var typeOf: [TypeKey: Int] = [:], types: [TypeKey] = [], members: [[Int]] = []
         for i in decreasing(p) {
-            let key = TypeKey(size: p.sizes[i] / g, first: p.first[i])
+            let key = TypeKey(size: p.sizes[i] / g, rank: p.rank(i))
             if let t = typeOf[key] { members[t].append(i) } else { typeOf[key] = types.count; types.append(key); members.append([i]) }
         }
-        let typeOrder = types.indices.sorted { (types[$0].first ? 1 : 0, types[$0].size) > (types[$1].first ? 1 : 0, types[$1].size) }
+        let typeOrder = types.indices.sorted { (types[$0].rank, types[$0].size) > (types[$1].rank, types[$1].size) }
         // Arcs (from, to, type); type −1 is a loss arc to C.
         var arcs: [(from: Int, to: Int, type: Int)] = []
         var arcIndex: [Int: Int] = [:]             // (from · (C+1) + to) · (types+1) + type+1 → arc
         func key(_ a: Int, _ b: Int, _ t: Int) -> Int { (a * (C + 1) + b) * (types.count + 1) + t + 1 }
         var reach = [Bool](repeating: false, count: C + 1)
         reach[0] = true
-        for t in typeOrder where types[t].first {
+        for t in typeOrder where types[t].rank == 2 {
             let w = types[t].size
             arcIndex[key(0, w, t)] = arcs.count; arcs.append((0, w, t))
         }
-        for t in typeOrder where types[t].first { reach[types[t].size] = true }
-        for t in typeOrder where !types[t].first {
+        for t in typeOrder where types[t].rank == 2 { reach[types[t].size] = true }
+        let afterFirst = reach                       // offsets a path may have before its `last` item
+        var afterLast = reach
+        for t in typeOrder where types[t].rank == 1 {
+            let w = types[t].size
+            for v in 0...C where afterFirst[v] && v + w <= C {
+                arcIndex[key(v, v + w, t)] = arcs.count; arcs.append((v, v + w, t))
+                afterLast[v + w] = true
+            }
+        }
+        reach = afterLast
+        for t in typeOrder where types[t].rank == 0 {
             let w = types[t].size
             for v in 0...C where reach[v] && v + w <= C {
                 arcIndex[key(v, v + w, t)] = arcs.count; arcs.append((v, v + w, t))
@@ -268,10 +298,10 @@ public enum BinPacking1D {
         start[z] = Double(warm.count)
         var warmOK = true
         for b in warm {
-            let items = b.sorted { (p.first[$0] ? 1 : 0, p.sizes[$0], -$0) > (p.first[$1] ? 1 : 0, p.sizes[$1], -$1) }
+            let items = b.sorted { (p.rank($0), p.sizes[$0], -$0) > (p.rank($1), p.sizes[$1], -$1) }
             var v = 0
             for i in items {
-                let t = typeOf[TypeKey(size: p.sizes[i] / g, first: p.first[i])]!
+                let t = typeOf[TypeKey(size: p.sizes[i] / g, rank: p.rank(i))]!
                 guard let k = arcIndex[key(v, v + types[t].size, t)] else { warmOK = false; break }
                 start[f[k]] += 1; v += types[t].size
             }
