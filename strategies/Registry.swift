@@ -11,6 +11,7 @@ public enum StrategyRegistry {
         FunctionPerPageStrategy.self,
         SpacerDeltaStrategy.self,
         BinPackingStrategy.self,
+        StripPackingStrategy.self,
     ]
 
     /// The strategy type registered under `name`, or nil.
