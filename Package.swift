@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "SpacerSimulatorTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "StrategyConformanceTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "SpacerELFTests", dependencies: ["SpacerCore", "SpacerELF", "SpacerIO"]),
-        .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI"]),
+        .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI", "SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "SpacerSolversTests", dependencies: ["SpacerCore", "SpacerSolvers", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
     ]
 )
