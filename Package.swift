@@ -46,6 +46,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "spacer-sim", dependencies: ["SpacerCLI"]),
+        // Measurements for the solver strategies (swift run -c release spacer-bench …); not a test.
+        .executableTarget(name: "spacer-bench", dependencies: [
+            "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerSolvers", "SpacerStrategies", "SpacerTestSupport",
+        ]),
         .target(name: "SpacerTestSupport", dependencies: ["SpacerCore"], path: "Tests/SpacerTestSupport"),
         .testTarget(name: "SpacerCoreTests", dependencies: ["SpacerCore", "SpacerIO", "SpacerTestSupport"]),
         .testTarget(name: "SpacerSimulatorTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
