@@ -57,11 +57,13 @@ public struct BinPackingStrategy: PlacementStrategy {
         ParameterSpec("budget", .double, default: "0", help: "seconds of solver time for the whole run; 0: the --time-limit"),
         ParameterSpec("max-items", .int, default: "2000", help: "groups with more items keep first-fit decreasing (no GLPK)"),
         ParameterSpec("merge", .bool, default: "true", help: "merge bins of different image sets when frames do not grow"),
+        ParameterSpec("variant-groups", .bool, default: "true", help: "group bodies by image set and by how their relocation targets split those images"),
     ]
     let model: BinPackingModel
     let budget: Double
     let maxItems: Int
     let merge: Bool
+    let variantGroups: Bool
     public init(parameters: StrategyParameters) throws {
         guard let m = BinPackingModel(rawValue: parameters.string("model")) else {
             throw SpacerError.usage("bin-packing: model must be arcflow or assignment, found '\(parameters.string("model"))'")
@@ -71,13 +73,14 @@ public struct BinPackingStrategy: PlacementStrategy {
         guard budget >= 0 else { throw SpacerError.usage("bin-packing: budget must be ≥ 0") }
         maxItems = parameters.int("max-items")
         merge = parameters.bool("merge")
+        variantGroups = parameters.bool("variant-groups")
     }
 
     public func place(_ w: Workload, context: PlacementContext) throws -> PlacementResult {
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int(((budget > 0 ? budget : context.timeLimit) * 1000).rounded()))
-        var packer = PagePacker(w: w, pageSize: context.pageSize, model: model, maxItems: maxItems, merge: merge,
+        var packer = PagePacker(w: w, pageSize: context.pageSize, model: model, maxItems: maxItems, merge: merge, variantGroups: variantGroups,
                                 timeLimit: context.timeLimit, deadline: deadline, progress: context.progress)
         packer.pack(kinds: [.function], zone: AddressMap.codeBase, regionName: "code", &layouts)
         packer.pack(kinds: [.rodata], zone: AddressMap.rodataBase, regionName: "rodata", &layouts)
@@ -95,6 +98,7 @@ struct PagePacker {
     let model: BinPackingModel
     let maxItems: Int
     let merge: Bool
+    let variantGroups: Bool
     let timeLimit: Double
     let deadline: ContinuousClock.Instant
     let progress: (@Sendable (String) -> Void)?
@@ -105,9 +109,9 @@ struct PagePacker {
     /// Σ over groups of pages used before merging, plus whole pages of large bodies.
     var objective = 0
 
-    init(w: Workload, pageSize: Int, model: BinPackingModel, maxItems: Int, merge: Bool, timeLimit: Double,
+    init(w: Workload, pageSize: Int, model: BinPackingModel, maxItems: Int, merge: Bool, variantGroups: Bool, timeLimit: Double,
          deadline: ContinuousClock.Instant, progress: (@Sendable (String) -> Void)?) {
-        self.w = w; self.ps = pageSize; self.model = model; self.maxItems = maxItems; self.merge = merge
+        self.w = w; self.ps = pageSize; self.model = model; self.maxItems = maxItems; self.merge = merge; self.variantGroups = variantGroups
         self.timeLimit = timeLimit; self.deadline = deadline; self.progress = progress
     }
 
@@ -176,11 +180,18 @@ struct PagePacker {
             }
         }
 
-        // 1–2. Groups by signature, each packed on its own.
+        // 1–2. Groups by signature and variant partition, each packed on its own. The key lists,
+        // per image of the signature, the first image with the same variant: bodies with one key
+        // split their images alike, so a page of them costs as many frames as one of them alone.
         var groupOf: [[Int]: Int] = [:]
         var groups: [[Int]] = []
         for x in items.indices {
-            if let g = groupOf[items[x].images] { groups[g].append(x) } else { groupOf[items[x].images] = groups.count; groups.append([x]) }
+            let it = items[x]
+            var key = it.images
+            if variantGroups {
+                for j in it.images.indices { key.append(it.variants.firstIndex(of: it.variants[j])!) }
+            }
+            if let g = groupOf[key] { groups[g].append(x) } else { groupOf[key] = groups.count; groups.append([x]) }
         }
         // Pair the partial pages of large bodies: `last` beside an earlier `first` with room.
         for members in groups {
