@@ -145,26 +145,20 @@ struct PagePacker {
         // Items, in first-appearance order.
         var index: [Int32: Int] = [:]
         var items: [Item] = []
-        var defining: [[Int32: Int32]] = []        // per image: symbol → body instance
-        for img in w.images {
-            var d: [Int32: Int32] = [:]
-            for t in img.tables { for (e, s) in w.symbolIDs[t].enumerated() { d[s] = w.bodyInstanceIDs[t][e] } }
-            defining.append(d)
-        }
+        let defining = StrategySupport.definingBodies(w)
         for (i, img) in w.images.enumerated() {
             for (k, t) in img.tables.enumerated() {
                 for (e, entry) in w.tables[t].entries.enumerated() where kinds.contains(entry.kind) {
                     let b = w.bodyInstanceIDs[t][e]
-                    var v = PageDigest()
-                    for s in w.targetSymbols[t][e] { v.add(Int(defining[i][s].map { Int64($0) } ?? (-1 - Int64(s)))) }
+                    let v = StrategySupport.relocationVariant(w, defining: defining[i], table: t, entry: e)
                     if let x = index[b] {
-                        if items[x].images.last != i { items[x].images.append(i); items[x].variants.append(v.a) }
+                        if items[x].images.last != i { items[x].images.append(i); items[x].variants.append(v) }
                         items[x].sites.append((i, k, e))
                     } else {
                         index[b] = items.count
                         let large = entry.size > ps || entry.align >= ps
                         items.append(Item(body: b, size: entry.size, align: entry.align, images: [i], sites: [(i, k, e)],
-                                          whole: large ? entry.size / ps : 0, binSize: 0, large: large, role: large ? 2 : 0, variants: [v.a]))
+                                          whole: large ? entry.size / ps : 0, binSize: 0, large: large, role: large ? 2 : 0, variants: [v]))
                     }
                 }
             }

@@ -16,8 +16,9 @@ import SpacerSolvers
 ///    rectangle covers the images in between, which get a hole (unused, mapped bytes) there.
 ///    Splitting would give the body a different address in each piece and so separate contents
 ///    that could be shared; a hole costs only address space and, where it falls, private pages.
-/// 3. Skyline bottom-left: rectangles grouped by image set, widest groups first (ties: leftmost,
-///    then first appearance), bodies in first-appearance order; each goes at the lowest address
+/// 3. Skyline bottom-left: rectangles grouped by image set and relocation-variant partition (as
+///    in `bin-packing`), widest groups first (ties: leftmost, then first appearance), bodies in
+///    first-appearance order; each goes at the lowest address
 ///    at or above the skyline over its whole span, at its alignment. Bodies straddle pages freely;
 ///    groups start page-aligned only with `align-groups`.
 /// 4. Exact: a zone with at most `exact-max` rectangles is solved by GLPK (y_b = align_b · k_b,
@@ -88,24 +89,26 @@ public struct StripPackingStrategy: PlacementStrategy {
                                objective: objective, objectiveUnit: "bytes")
     }
 
-    struct Rect { var body: Int32; var lo: Int; var hi: Int; var size: Int; var align: Int; var sites: [(Int, Int, Int)]; var sig: [Int] }
+    struct Rect { var body: Int32; var lo: Int; var hi: Int; var size: Int; var align: Int; var sites: [(Int, Int, Int)]; var sig: [Int]; var variants: [UInt64] }
 
     func packZone(_ w: Workload, _ layouts: inout [ImageLayout], kinds: Set<EntryKind>, zone: UInt64, regionName: String,
                   pos: [Int], context: PlacementContext, deadline: ContinuousClock.Instant) -> (status: SolverStatus, height: Int, bound: Int) {
         let ps = context.pageSize
         var index: [Int32: Int] = [:]
         var rects: [Rect] = []
+        let defining = StrategySupport.definingBodies(w)
         for (i, img) in w.images.enumerated() {
             for (k, t) in img.tables.enumerated() {
                 for (e, entry) in w.tables[t].entries.enumerated() where kinds.contains(entry.kind) {
                     let b = w.bodyInstanceIDs[t][e]
+                    let v = StrategySupport.relocationVariant(w, defining: defining[i], table: t, entry: e)
                     if let x = index[b] {
                         rects[x].lo = min(rects[x].lo, pos[i]); rects[x].hi = max(rects[x].hi, pos[i])
-                        if rects[x].sig.last != i { rects[x].sig.append(i) }
+                        if rects[x].sig.last != i { rects[x].sig.append(i); rects[x].variants.append(v) }
                         rects[x].sites.append((i, k, e))
                     } else {
                         index[b] = rects.count
-                        rects.append(Rect(body: b, lo: pos[i], hi: pos[i], size: entry.size, align: entry.align, sites: [(i, k, e)], sig: [i]))
+                        rects.append(Rect(body: b, lo: pos[i], hi: pos[i], size: entry.size, align: entry.align, sites: [(i, k, e)], sig: [i], variants: [v]))
                     }
                 }
             }
@@ -121,7 +124,9 @@ public struct StripPackingStrategy: PlacementStrategy {
         var groupOf: [[Int]: Int] = [:]
         var groups: [[Int]] = []
         for x in rects.indices {
-            if let g = groupOf[rects[x].sig] { groups[g].append(x) } else { groupOf[rects[x].sig] = groups.count; groups.append([x]) }
+            // Image set plus how relocation variants split it (as bin-packing's groups).
+            let key = rects[x].sig + rects[x].variants.map { v in rects[x].variants.firstIndex(of: v)! }
+            if let g = groupOf[key] { groups[g].append(x) } else { groupOf[key] = groups.count; groups.append([x]) }
         }
         let sortedGroups = groups.indices.sorted {
             let a = rects[groups[$0][0]], b = rects[groups[$1][0]]

@@ -127,4 +127,24 @@ public enum StrategySupport {
         }
         return max(cursor, ends.max() ?? cursor)
     }
+
+    /// Per image: symbol id → body instance id of the image's own entry defining it.
+    public static func definingBodies(_ w: Workload) -> [[Int32: Int32]] {
+        w.images.map { img in
+            var d: [Int32: Int32] = [:]
+            for t in img.tables { for (e, s) in w.symbolIDs[t].enumerated() { d[s] = w.bodyInstanceIDs[t][e] } }
+            return d
+        }
+    }
+
+    /// The relocation *variant* of entry `e` of table `t` in an image: a digest of the body
+    /// instances its relocations resolve to there (`defining` from `definingBodies`), or of the
+    /// symbol for targets the image does not define. When every body instance has one address in
+    /// all images holding it, two images see the same bytes of the entry exactly when its
+    /// variants agree.
+    public static func relocationVariant(_ w: Workload, defining: [Int32: Int32], table t: Int, entry e: Int) -> UInt64 {
+        var v = PageDigest()
+        for s in w.targetSymbols[t][e] { v.add(Int(defining[s].map { Int64($0) } ?? (-1 - Int64(s)))) }
+        return v.a
+    }
 }
