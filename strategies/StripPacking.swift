@@ -36,7 +36,7 @@ public struct StripPackingStrategy: PlacementStrategy {
     public static let name = "strip-packing"
     public static let summary = "images ordered by spectral seriation, bodies as rectangles (image span x size), skyline or GLPK"
     public static let parameters = [
-        ParameterSpec("exact-max", .int, default: "12", help: "zones with at most this many rectangles are solved by GLPK"),
+        ParameterSpec("exact-max", .int, default: "10", help: "zones with at most this many rectangles are solved by GLPK"),
         ParameterSpec("budget", .double, default: "0", help: "seconds of solver time for the whole run; 0: the --time-limit"),
         ParameterSpec("align-groups", .bool, default: "false", help: "start every image-set group on a page boundary"),
     ]

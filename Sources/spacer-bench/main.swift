@@ -54,20 +54,23 @@ func benchBinPacking() {
     let limit = Double(option("--limit", "10"))!
     let seeds = Int(option("--seeds", "2"))!
     let sizes = option("--sizes", "25,50,100,200,400,800,1600").split(separator: ",").map { Int($0)! }
+    let dists = option("--dists", "libc,medium").split(separator: ",").map(String.init)
+    let models = option("--models", "assignment,arcflow").split(separator: ",").map { BinPackingModel(rawValue: String($0))! }
+    let g = Int(option("--granularity", "16"))!
     print("## Exact bin packing per sub-problem (page 4096, GLPK 5.0, time limit \(f(limit, 0)) s, 1 thread)\n")
-    print("Sizes are bytes rounded up to 16 (code alignment). `libc`: anchors.md §3.1 distribution up to 4096 B; `medium`: uniform 1000-2100 B.")
+    print("Sizes are bytes rounded up to \(g) (the alignment). `libc`: anchors.md §3.1 distribution up to 4096 B; `medium`: uniform 1000-2100 B.")
     print("FFD and L2 are computed first; when they meet, GLPK is not called (time 0).\n")
     print("| dist | n | seed | L2 | FFD | model | pages | bound | status | seconds | cols | gap FFD→L2 % | gap solver % |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for dist in ["libc", "medium"] {
+    for dist in dists {
         for n in sizes {
             for seed in 1...seeds {
                 var r = SplitMix64(seed: UInt64(seed * 1000 + n))
                 let raw = (0..<n).map { _ in dist == "libc" ? libcSize(&r, maxSize: 4096) : 1000 + Int(r.next() % 1101) }
-                let p = BinPackingInstance(capacity: 4096, sizes: raw.map { min(4096, ($0 + 15) / 16 * 16) })
+                let p = BinPackingInstance(capacity: 4096, sizes: raw.map { min(4096, ($0 + g - 1) / g * g) })
                 let ffd = BinPacking1D.firstFitDecreasing(p)
                 let l2 = BinPacking1D.lowerBoundL2(p)
-                for model in BinPackingModel.allCases {
+                for model in models {
                     note("binpack \(dist) n=\(n) seed=\(seed) \(model)")
                     let clock = ContinuousClock()
                     var sol: BinPackingSolution?
@@ -76,6 +79,7 @@ func benchBinPacking() {
                     let gapFFD = 100 * (Double(ffd.count) / Double(l2) - 1)
                     let gap = 100 * (Double(s.bins.count) / Double(s.bound) - 1)
                     print("| \(dist) | \(n) | \(seed) | \(l2) | \(ffd.count) | \(model) | \(s.bins.count) | \(s.bound) | \(s.status.rawValue) | \(f(seconds(d))) | \(s.columns) | \(f(gapFFD, 1)) | \(f(gap, 1)) |")
+                    fflush(nil)
                 }
             }
         }
