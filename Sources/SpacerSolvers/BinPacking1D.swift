@@ -161,12 +161,14 @@ public enum BinPacking1D {
         if warm.count <= lowerBound || p.sizes.isEmpty {
             return BinPackingSolution(bins: warm, bound: min(lowerBound, warm.count), status: .optimal, seconds: 0, columns: 0, rows: 0)
         }
-        let built: (MIPModel, [Double], ([Double]) -> Packing)
+        let built: (MIPModel, [Double], ([Double]) -> Packing, (([Double]) -> Packing)?)
         switch model {
-        case .assignment: built = assignmentModel(p, warm: warm, lowerBound: lowerBound)
+        case .assignment:
+            let (m, s, d) = assignmentModel(p, warm: warm, lowerBound: lowerBound)
+            built = (m, s, d, nil)
         case .arcflow: built = arcFlowModel(p, warm: warm, lowerBound: lowerBound)
         }
-        let (mip, start, decode) = built
+        let (mip, start, decode, roundLP) = built
         guard mip.columns.count <= maxColumns else {
             return BinPackingSolution(bins: warm, bound: lowerBound, status: .noSolution, seconds: 0, columns: mip.columns.count, rows: mip.rows.count)
         }
@@ -176,9 +178,16 @@ public enum BinPacking1D {
             let decoded = decode(x).filter { !$0.isEmpty }
             if decoded.count < warm.count, isFeasible(decoded, p) { bins = decoded }
         }
+        // Rounding the LP relaxation (arc-flow) when the search stopped without reaching it.
+        var rounded = false
+        if let roundLP, let lp = r.relaxation, r.status != .optimal {
+            let candidate = roundLP(lp).filter { !$0.isEmpty }
+            if candidate.count < bins.count, isFeasible(candidate, p) { bins = candidate; rounded = true }
+        }
         let bound = max(lowerBound, Int(((r.bound ?? 0) - 1e-6).rounded(.up)))
         var status = r.status
         if status == .optimal, bins.count > bound { status = .timeLimit }          // decoding lost something: not proven
+        if rounded, status == .noSolution { status = .timeLimit }                   // a solution, from the relaxation
         if status == .infeasible { status = .error }                               // the warm start is feasible: cannot be
         if bins.count <= bound { status = .optimal }
         return BinPackingSolution(bins: bins, bound: min(bound, bins.count), status: status, seconds: r.seconds,
@@ -233,7 +242,8 @@ public enum BinPacking1D {
     }
 
     /// Arc-flow model (see `BinPackingModel.arcflow`).
-    static func arcFlowModel(_ p: BinPackingInstance, warm: Packing, lowerBound: Int) -> (MIPModel, [Double], ([Double]) -> Packing) {
+    static func arcFlowModel(_ p: BinPackingInstance, warm: Packing, lowerBound: Int)
+        -> (MIPModel, [Double], ([Double]) -> Packing, (([Double]) -> Packing)?) {
         var g = p.capacity
         func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
         for s in p.sizes { g = gcd(g, s) }
@@ -330,6 +340,35 @@ public enum BinPacking1D {
             if left.contains(where: { !$0.isEmpty }) { return [] }   // infeasible decode: caller keeps warm
             return bins
         }
-        return (mip, start, decode)
+        // LP rounding: decompose the fractional flow into paths, keep ⌊weight⌋ bins of each path's
+        // pattern while items of its types remain, then pack what is left by first-fit decreasing.
+        let roundLP: ([Double]) -> Packing = { x in
+            var flow = arcs.indices.map { x[f[$0]] }
+            var outArcs = [[Int]](repeating: [], count: C + 1)
+            for (k, a) in arcs.enumerated() { outArcs[a.from].append(k) }
+            var left = members
+            var bins: Packing = []
+            for _ in 0..<(4 * arcs.count) {
+                var v = 0, path: [Int] = []
+                while v != C {
+                    guard let k = outArcs[v].max(by: { flow[$0] < flow[$1] }), flow[k] > 1e-6 else { break }
+                    path.append(k); v = arcs[k].to
+                }
+                guard v == C, !path.isEmpty else { break }
+                let weight = path.map { flow[$0] }.min()!
+                for k in path { flow[k] -= weight }
+                for _ in 0..<Int((weight + 1e-6).rounded(.down)) {
+                    var bin: [Int] = []
+                    for k in path where arcs[k].type >= 0 { if let i = left[arcs[k].type].popLast() { bin.append(i) } }
+                    if !bin.isEmpty { bins.append(bin) }
+                }
+            }
+            let rest = left.flatMap { $0 }
+            guard !rest.isEmpty else { return bins }
+            let sub = BinPackingInstance(capacity: p.capacity, sizes: rest.map { p.sizes[$0] },
+                                         first: rest.map { p.first[$0] }, last: rest.map { p.last[$0] })
+            return bins + firstFitDecreasing(sub).map { $0.map { rest[$0] } }
+        }
+        return (mip, start, decode, roundLP)
     }
 }

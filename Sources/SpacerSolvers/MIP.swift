@@ -82,6 +82,9 @@ public struct MIPResult: Sendable {
     public var nodes: Int
     /// GLPK's return code or status, for `error`.
     public var message: String
+    /// The optimal solution of the LP relaxation (one value per column), when it was solved;
+    /// callers may round it into a heuristic solution when the search finds nothing better.
+    public var relaxation: [Double]? = nil
 }
 
 /// Options of one MIP solve.
@@ -252,9 +255,10 @@ public enum MIPSolver {
             return MIPResult(status: .error, seconds: elapsed(), nodes: 0, message: "LP relaxation status \(lpStatus)")
         }
         let lpBound = glp_get_obj_val(P)
+        let relaxation = (0..<n).map { glp_get_col_prim(P, Int32($0 + 1)) }
         if !hasInteger {
-            let x = (0..<n).map { glp_get_col_prim(P, Int32($0 + 1)) }
-            return MIPResult(status: .optimal, objective: lpBound, bound: lpBound, values: x, seconds: elapsed(), nodes: 0, message: "")
+            return MIPResult(status: .optimal, objective: lpBound, bound: lpBound, values: relaxation, seconds: elapsed(), nodes: 0, message: "",
+                             relaxation: relaxation)
         }
 
         // Branch and cut, with a callback for the warm start, the bound, the deadline and progress.
@@ -289,7 +293,8 @@ public enum MIPSolver {
         var bound = box.bound
         let secs = elapsed()
         func result(_ s: MIPStatus, _ msg: String = "") -> MIPResult {
-            MIPResult(status: s, objective: objective, bound: bound, values: values, seconds: secs, nodes: box.nodes, message: msg)
+            MIPResult(status: s, objective: objective, bound: bound, values: values, seconds: secs, nodes: box.nodes, message: msg,
+                      relaxation: relaxation)
         }
         switch ret {
         case 0:
