@@ -233,7 +233,27 @@ func synth() {
     note("wrote \(dir)/synthetic-tables.csv and \(dir)/synthetic-workload.csv")
 }
 
+/// `order TABLES... --workload FILE`: the image order strip-packing's seriation picks.
+func order() {
+    let wpath = option("--workload", "")
+    let paths = Array(args.dropFirst())
+    guard !wpath.isEmpty, !paths.isEmpty else { fail("order TABLE-FILES... --workload FILE") }
+    var tables: [FunctionTable] = []
+    for pth in paths {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: pth, isDirectory: &isDir), isDir.boolValue {
+            for f in (try! FileManager.default.contentsOfDirectory(atPath: pth)).sorted() where (f.hasSuffix(".csv.gz") || f.hasSuffix(".csv")) && !f.contains("workload") {
+                tables += try! TableCSV.read(path: pth + "/" + f)
+            }
+        } else { tables += try! TableCSV.read(path: pth) }
+    }
+    let w = try! Workload(rows: WorkloadCSV.read(path: wpath), tables: tables)
+    let (o, failed) = StripPackingStrategy.imageOrder(w)
+    print("seriation order\(failed ? " (LAPACK failed: workload order)" : ""): " + o.map { w.images[$0].name }.joined(separator: ", "))
+}
+
 switch args.first {
+case "order": order()
 case "binpack": benchBinPacking()
 case "strip": benchStrip()
 case "strategies": benchStrategies()
