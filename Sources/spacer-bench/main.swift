@@ -8,6 +8,10 @@
 //   swift run -c release spacer-bench strategies [--limit S] [--functions 100,200,...]
 //       bin-packing, strip-packing and per-occurrence on synthetic SQLite-like workloads of
 //       growing size (8 images), scored by the simulator.
+//   swift run -c release spacer-bench hard DIR
+//       Writes a workload whose groups FFD and L2 disagree on (for --time-limit checks).
+//   swift run -c release spacer-bench order TABLES... --workload FILE
+//       Prints the image order strip-packing's seriation picks.
 //   swift run -c release spacer-bench synth DIR [--functions N] [--seed S]
 //       Writes DIR/synthetic-tables.csv and DIR/synthetic-workload.csv (8 SQLite-like versions
 //       plus one zlib-like and one Lua-like library in every image) for `spacer-sim compare`.
@@ -252,7 +256,23 @@ func order() {
     print("seriation order\(failed ? " (LAPACK failed: workload order)" : ""): " + o.map { w.images[$0].name }.joined(separator: ", "))
 }
 
+/// `hard DIR`: a workload where first-fit decreasing and L2 disagree (mid-sized functions, 4-byte
+/// alignment): two images sharing 460 functions of 1000–2100 B, each with 40 of its own.
+func hard() {
+    guard let dir = args.dropFirst().first else { fail("hard DIR: missing DIR") }
+    var r = SplitMix64(seed: 3)
+    func mid() -> Int { 1000 + Int(r.next() % 1101) }
+    let shared = (0..<460).map { Build.fn("s\($0)", mid(), "s\($0)", align: 4) }
+    let a = Build.table("mid", "1", shared + (0..<40).map { Build.fn("a\($0)", mid(), "a\($0)", align: 4) })
+    let b = Build.table("mid", "2", shared + (0..<40).map { Build.fn("b\($0)", mid(), "b\($0)", align: 4) })
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try! FileIO.writeAtomically(TableCSV.render([a, b], provenance: ["spacer-bench hard: synthetic, mid-sized functions"]), to: dir + "/hard-tables.csv")
+    try! FileIO.writeAtomically("image,library,version\nA,mid,1\nB,mid,2\n", to: dir + "/hard-workload.csv")
+    note("wrote \(dir)/hard-tables.csv and \(dir)/hard-workload.csv")
+}
+
 switch args.first {
+case "hard": hard()
 case "order": order()
 case "binpack": benchBinPacking()
 case "strip": benchStrip()
