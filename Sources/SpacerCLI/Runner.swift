@@ -69,6 +69,36 @@ public enum Runner {
         return nil
     }
 
+    /// Runs every (strategy, canonical params) pair, `jobs` at a time, and returns the results in
+    /// the order given, whatever `jobs` is. `done(k, name)` is called after each finished run.
+    /// - Throws: the first error in the given order.
+    public static func runAll(_ runs: [(any PlacementStrategy, String)], workload: Workload, context: PlacementContext,
+                              options: SimulationOptions, jobs: Int,
+                              done: @escaping @Sendable (Int, String) -> Void = { _, _ in }) throws -> [RunResult] {
+        final class Box: @unchecked Sendable {
+            let lock = NSLock()
+            var results: [Result<RunResult, Error>?]
+            var finished = 0
+            init(_ n: Int) { results = Array(repeating: nil, count: n) }
+        }
+        let box = Box(runs.count)
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = max(1, jobs)
+        for (i, (strategy, params)) in runs.enumerated() {
+            queue.addOperation {
+                let r = Result { try run(strategy, workload: workload, context: context, options: options, params: params) }
+                box.lock.lock()
+                box.results[i] = r
+                box.finished += 1
+                let k = box.finished
+                box.lock.unlock()
+                done(k, type(of: strategy).name)
+            }
+        }
+        queue.waitUntilAllOperationsAreFinished()
+        return try box.results.map { try $0!.get() }
+    }
+
     /// Places `workload` with `strategy` and simulates the result.
     /// - Throws: what the strategy throws; `.internalInvariant` for an infeasible layout.
     public static func run(_ strategy: any PlacementStrategy, workload: Workload, context: PlacementContext,

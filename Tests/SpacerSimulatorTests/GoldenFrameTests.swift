@@ -106,6 +106,8 @@ import SpacerTestSupport
         let layouts = try StrategyRegistry.make("default").place(w, context: PlacementContext()).layouts
         let capped = try Simulator.simulate(w, layouts: layouts, options: SimulationOptions(maxPageSharing: 2))
         #expect(capped.totalPages == 3 && capped.frames == 2)
+        // The loader's pool has no sharing cap: 1 frame even with max_page_sharing 2.
+        #expect(try Simulator.simulate(w, layouts: layouts, options: SimulationOptions(dedup: .loader, maxPageSharing: 2)).frames == 1)
         let free = try Simulator.simulate(w, layouts: layouts, options: SimulationOptions())
         #expect(free.frames == 1 && free.pagesShared == 1 && free.pagesSharing == 3 && free.sharingPct == 100)
     }

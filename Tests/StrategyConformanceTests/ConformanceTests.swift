@@ -8,7 +8,17 @@ import SpacerTestSupport
 /// (modifications of same and new size, inserts, deletes, renames, reverts, calls, data).
 /// A new strategy is covered as soon as it is in `StrategyRegistry.all`.
 @Suite struct ConformanceTests {
-    static let names = StrategyRegistry.all.map { $0.name }
+    /// Every strategy with its defaults, plus one variant per boolean parameter flipped.
+    static let variants: [Variant] = StrategyRegistry.all.flatMap { t in
+        [Variant(name: t.name, params: [:])] + t.parameters.filter { $0.type == .bool }.map {
+            Variant(name: t.name, params: [$0.name: $0.defaultValue == "true" ? "false" : "true"])
+        }
+    }
+    struct Variant: CustomTestStringConvertible, Sendable {
+        var name: String
+        var params: [String: String]
+        var testDescription: String { params.isEmpty ? name : "\(name)\(params.sorted { $0.key < $1.key })" }
+    }
     static let seeds: [UInt64] = [1, 2, 3, 7, 42]
 
     static func workload(_ seed: UInt64) throws -> Workload {
@@ -16,14 +26,15 @@ import SpacerTestSupport
         return try Workload(rows: h.rows, tables: h.tables)
     }
 
-    @Test(arguments: names, seeds)
-    func feasibleDeterministicAndBounded(name: String, seed: UInt64) throws {
+    @Test(arguments: variants, seeds)
+    func feasibleDeterministicAndBounded(variant: Variant, seed: UInt64) throws {
+        let name = variant.name
         let w = try Self.workload(seed)
         let type = StrategyRegistry.named(name)!
         for pageSize in [4096, 16384] {
             let ctx = PlacementContext(pageSize: pageSize, seed: seed, timeLimit: 2)
-            let a = try StrategyRegistry.make(name).place(w, context: ctx)
-            let b = try StrategyRegistry.make(name).place(w, context: ctx)
+            let a = try StrategyRegistry.make(name, parameters: variant.params).place(w, context: ctx)
+            let b = try StrategyRegistry.make(name, parameters: variant.params).place(w, context: ctx)
             // Deterministic for a seed.
             #expect(a.layouts == b.layouts, "\(name) seed \(seed): two runs differ")
             // Each entry placed exactly once per image (one address slot each), aligned, no
