@@ -1,4 +1,5 @@
 import Testing
+import SpacerCore
 import SpacerSolvers
 
 /// The solver layer: GLPK MIP solves and LAPACK eigenproblems behind validated interfaces.
@@ -51,5 +52,45 @@ import SpacerSolvers
         let f = d.vectors[1]
         #expect((f[0] < f[1] && f[1] < f[2] && f[2] < f[3]) || (f[0] > f[1] && f[1] > f[2] && f[2] > f[3]))
         #expect(throws: SolverError.self) { try SymmetricEigen.decompose([1, 2, 3, 4], n: 2) }  // not symmetric
+    }
+}
+
+/// Random, often malformed models (indices out of range, duplicates, NaN and infinite values,
+/// crossed bounds, bad warm starts): each either throws `SolverError` or solves. GLPK aborts the
+/// whole process on bad input, so reaching the end of this test is the assertion.
+@Suite struct SolverFuzzTests {
+    @Test func malformedModelsNeverReachGLPK() {
+        var rng = SpacerCore.SplitMix64(seed: 99)
+        func r(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+        let odd: [Double] = [0, 1, -1, 2.5, .nan, .infinity, -.infinity, 1e300]
+        var thrown = 0, solved = 0
+        for _ in 0..<300 {
+            // Half the models are well formed (small bounded MIPs), half draw from hostile values.
+            let hostile = r(2) == 0
+            let pool: [Double] = hostile ? odd : [0, 1, 2, 3]
+            var m = MIPModel()
+            let n = hostile ? r(4) : 1 + r(3), rows = r(4)
+            for _ in 0..<n {
+                let a = pool[r(pool.count)], b = pool[r(pool.count)]
+                m.columns.append(.init(lower: hostile ? a : min(a, b), upper: hostile ? b : max(a, b), cost: pool[r(pool.count)],
+                                       kind: hostile ? [.continuous, .integer, .binary][r(3)] : [.continuous, .integer][r(2)]))
+            }
+            for _ in 0..<rows {
+                let a = pool[r(pool.count)], b = pool[r(pool.count)] + 3
+                m.rows.append(.init(lower: hostile ? a : -.infinity, upper: hostile ? pool[r(pool.count)] : b))
+            }
+            var seen = Set<Int>()
+            for _ in 0..<r(6) {
+                let i = hostile ? r(rows + 2) - 1 : (rows == 0 ? -1 : r(rows)), j = hostile ? r(n + 2) - 1 : r(n)
+                if !hostile && (i < 0 || !seen.insert(i * 8 + j).inserted) { continue }
+                m.entries.append((i, j, pool[r(pool.count)]))
+            }
+            let warm: [Double]? = r(2) == 0 ? nil : (0..<(n + (hostile ? r(2) : 0))).map { _ in pool[r(pool.count)] }
+            do { _ = try MIPSolver.solve(m, options: MIPOptions(timeLimit: 0.2, warmStart: warm)); solved += 1 }
+            catch is SolverError { thrown += 1 }
+            catch { Issue.record("unexpected error \(error)") }
+        }
+        #expect(thrown + solved == 300)
+        #expect(thrown > 100 && solved > 100, "thrown \(thrown), solved \(solved)")
     }
 }
