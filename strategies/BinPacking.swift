@@ -62,13 +62,16 @@ public struct BinPackingStrategy: PlacementStrategy {
         ParameterSpec("max-items", .int, default: "2000", help: "groups with more items keep first-fit decreasing (no GLPK)"),
         ParameterSpec("merge", .bool, default: "true", help: "merge bins of different image sets when frames do not grow"),
         ParameterSpec("variant-groups", .bool, default: "true", help: "group bodies by image set and by how their relocation targets split those images"),
+        StrategySupport.trampolineParameter,
     ]
     let model: BinPackingModel
     let budget: Double
     let maxItems: Int
     let merge: Bool
     let variantGroups: Bool
+    let trampolines: Bool
     public init(parameters: StrategyParameters) throws {
+        trampolines = parameters.bool("trampolines")
         guard let m = BinPackingModel(rawValue: parameters.string("model")) else {
             throw SpacerError.usage("bin-packing: model must be arcflow or assignment, found '\(parameters.string("model"))'")
         }
@@ -90,6 +93,9 @@ public struct BinPackingStrategy: PlacementStrategy {
         packer.pack(kinds: [.rodata], zone: AddressMap.rodataBase, regionName: "rodata", &layouts)
         StrategySupport.placeBySignature(w, &layouts, kinds: [.data, .bss], zone: AddressMap.writableBase,
                                          pageSize: context.pageSize, alignGroups: true, regionName: "data")
+        if trampolines {
+            StrategySupport.addBranchTrampolines(w, &layouts, pageSize: context.pageSize)
+        }
         return PlacementResult(layouts: layouts, status: packer.status, provenBound: packer.bound,
                                objective: packer.objective, objectiveUnit: "pages")
     }

@@ -43,12 +43,15 @@ public struct StripPackingStrategy: PlacementStrategy {
         ParameterSpec("budget", .double, default: "0", help: "seconds of solver time for the whole run; 0: the --time-limit"),
         ParameterSpec("align-groups", .bool, default: "false", help: "start every image-set group on a page boundary"),
         ParameterSpec("fill-holes", .bool, default: "true", help: "bottom-left fill: lowest free place in the span, holes below the skyline included"),
+        StrategySupport.trampolineParameter,
     ]
     let exactMax: Int
     let budget: Double
     let alignGroups: Bool
     let fillHoles: Bool
+    let trampolines: Bool
     public init(parameters: StrategyParameters) throws {
+        trampolines = parameters.bool("trampolines")
         exactMax = parameters.int("exact-max")
         budget = parameters.double("budget")
         guard exactMax >= 0, budget >= 0 else { throw SpacerError.usage("strip-packing: exact-max and budget must be ≥ 0") }
@@ -91,6 +94,9 @@ public struct StripPackingStrategy: PlacementStrategy {
         }
         StrategySupport.placeBySignature(w, &layouts, kinds: [.data, .bss], zone: AddressMap.writableBase,
                                          pageSize: context.pageSize, alignGroups: true, regionName: "data")
+        if trampolines {
+            StrategySupport.addBranchTrampolines(w, &layouts, pageSize: context.pageSize)
+        }
         return PlacementResult(layouts: layouts, status: status == .ok ? .optimal : status, provenBound: bound,
                                objective: objective, objectiveUnit: "bytes")
     }

@@ -151,7 +151,8 @@ public struct Workload: Sendable {
                 let cid: Int32
                 if let ck { if let x = contents[ck] { cid = x } else { cid = Int32(contents.count); contents[ck] = cid } }
                 else { cid = Workload.zeroContent }
-                let bk = BodyKey(content: ContentKey(kind: entry.kind, hash: entry.hash, size: entry.size), align: entry.align, relocations: entry.relocations)
+                let bk = BodyKey(content: ContentKey(kind: entry.kind, hash: entry.hash, size: entry.size), align: entry.align, relocations: entry.relocations,
+                                 zeroName: entry.kind == .bss ? entry.name : "")
                 let bid: Int32
                 if let x = bodies[bk] { bid = x } else { bid = Int32(bodies.count); bodies[bk] = bid }
                 let occ = seen[bid, default: 0]; seen[bid] = occ + 1
@@ -197,7 +198,8 @@ public struct Workload: Sendable {
 }
 
 private struct ContentKey: Hashable { var kind: EntryKind; var hash: String; var size: Int }
-private struct BodyKey: Hashable { var content: ContentKey; var align: Int; var relocations: [Relocation] }
+/// bss has no bytes, so its name is what identifies one variable across versions (`zeroName`).
+private struct BodyKey: Hashable { var content: ContentKey; var align: Int; var relocations: [Relocation]; var zeroName: String }
 private struct BodyInstanceKey: Hashable { var library: Int32; var body: Int32; var occurrence: Int32 }
 
 private func tables_lib(_ available: [FunctionTable], _ used: [Int], _ local: Int) -> String {
