@@ -21,6 +21,14 @@ let package = Package(
         // zlib, for reading the committed gzip-compressed real function tables.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // GLPK 5 (libglpk-dev): no pkg-config file, so a module map that links `glpk`.
+        .systemLibrary(name: "CGLPK", path: "Sources/CGLPK",
+                       providers: [.apt(["libglpk-dev"])]),
+        // OpenBLAS (libopenblas-dev) with its LAPACK routines (dsyevd_). pkg-config adds the
+        // library folder; the module map links `openblas` and declares what it uses, so a
+        // machine without pkg-config still builds.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
         // Model: function tables, bodies, workloads, layouts, the strategy protocol, errors.
         .target(name: "SpacerCore"),
         // ELF64 relocatable objects and ar archives -> function tables.
@@ -29,8 +37,10 @@ let package = Package(
         .target(name: "SpacerSimulator", dependencies: ["SpacerCore"]),
         // CSV readers and writers, sidecar JSON, atomic writes.
         .target(name: "SpacerIO", dependencies: ["SpacerCore", "SpacerSimulator", "CZlib"]),
+        // The only target that calls GLPK and LAPACK: validated MIP solves, symmetric eigenproblems.
+        .target(name: "SpacerSolvers", dependencies: ["SpacerCore", "CGLPK", "COpenBLAS"]),
         // One file per placement strategy plus Registry.swift. Sees the model, never the simulator.
-        .target(name: "SpacerStrategies", dependencies: ["SpacerCore"], path: "strategies"),
+        .target(name: "SpacerStrategies", dependencies: ["SpacerCore", "SpacerSolvers"], path: "strategies"),
         // Synthetic version histories with ground truth (the `generate` model); no CLI, so tests
         // and the benchmark use it directly.
         .target(name: "SpacerSynth", dependencies: ["SpacerCore"]),
@@ -40,14 +50,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "spacer-sim", dependencies: ["SpacerCLI"]),
-        // Placement and scoring throughput on generated presets (run it in release mode).
-        .executableTarget(name: "spacer-bench", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerSynth"]),
+        // Measurements (swift run -c release spacer-bench …): the solver strategies, and placement
+        // and scoring throughput at scale (`scale`); not a test.
+        .executableTarget(name: "spacer-bench", dependencies: [
+            "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerSolvers", "SpacerStrategies", "SpacerSynth", "SpacerTestSupport",
+        ]),
         .target(name: "SpacerTestSupport", dependencies: ["SpacerCore"], path: "Tests/SpacerTestSupport"),
         .testTarget(name: "SpacerCoreTests", dependencies: ["SpacerCore", "SpacerIO", "SpacerTestSupport"]),
         .testTarget(name: "SpacerSimulatorTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "StrategyConformanceTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "SpacerELFTests", dependencies: ["SpacerCore", "SpacerELF", "SpacerIO", "SpacerSimulator", "SpacerStrategies"]),
-        .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI", "SpacerCore", "SpacerIO", "SpacerSynth"]),
+        .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI", "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerSynth", "SpacerTestSupport"]),
         .testTarget(name: "SpacerSynthTests", dependencies: ["SpacerSynth", "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
+        .testTarget(name: "SpacerSolversTests", dependencies: ["SpacerCore", "SpacerSolvers", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
     ]
 )

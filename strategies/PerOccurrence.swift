@@ -10,9 +10,14 @@ public struct PerOccurrenceStrategy: PlacementStrategy {
     public static let summary = "bodies grouped by the images that hold them, most-shared first, one address per body"
     public static let parameters = [
         ParameterSpec("align-groups", .bool, default: "true", help: "start every image-set group on a page boundary"),
+        StrategySupport.trampolineParameter,
     ]
     let alignGroups: Bool
-    public init(parameters: StrategyParameters) throws { alignGroups = parameters.bool("align-groups") }
+    let trampolines: Bool
+    public init(parameters: StrategyParameters) throws {
+        alignGroups = parameters.bool("align-groups")
+        trampolines = parameters.bool("trampolines")
+    }
 
     public func place(_ w: Workload, context: PlacementContext) throws -> PlacementResult {
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }
@@ -23,6 +28,9 @@ public struct PerOccurrenceStrategy: PlacementStrategy {
                                          alignGroups: alignGroups, regionName: "rodata")
         StrategySupport.placeBySignature(w, &layouts, kinds: [.data, .bss], zone: AddressMap.writableBase, pageSize: ps,
                                          alignGroups: alignGroups, regionName: "data")
+        if trampolines {
+            StrategySupport.addBranchTrampolines(w, &layouts, pageSize: context.pageSize)
+        }
         return PlacementResult(layouts: layouts)
     }
 }

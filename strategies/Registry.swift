@@ -11,6 +11,8 @@ public enum StrategyRegistry {
         FunctionPerPageStrategy.self,
         SpacerDeltaStrategy.self,
         ContentDefinedStrategy.self,
+        BinPackingStrategy.self,
+        StripPackingStrategy.self,
     ]
 
     /// The strategy type registered under `name`, or nil.

@@ -127,4 +127,94 @@ public enum StrategySupport {
         }
         return max(cursor, ends.max() ?? cursor)
     }
+
+    /// Per image: symbol id → body instance id of the image's own entry defining it.
+    public static func definingBodies(_ w: Workload) -> [[Int32: Int32]] {
+        w.images.map { img in
+            var d: [Int32: Int32] = [:]
+            for t in img.tables { for (e, s) in w.symbolIDs[t].enumerated() { d[s] = w.bodyInstanceIDs[t][e] } }
+            return d
+        }
+    }
+
+    /// The relocation *variant* of entry `e` of table `t` in an image: a digest of the body
+    /// instances its relocations resolve to there (`defining` from `definingBodies`), or of the
+    /// symbol for targets the image does not define. When every body instance has one address in
+    /// all images holding it, two images see the same bytes of the entry exactly when its
+    /// variants agree.
+    public static func relocationVariant(_ w: Workload, defining: [Int32: Int32], table t: Int, entry e: Int) -> UInt64 {
+        var v = PageDigest()
+        for s in w.targetSymbols[t][e] { v.add(Int(defining[s].map { Int64($0) } ?? (-1 - Int64(s)))) }
+        return v.a
+    }
+}
+
+extension StrategySupport {
+    /// The `trampolines` parameter every one-address-per-body strategy declares.
+    public static let trampolineParameter = ParameterSpec(
+        "trampolines", .bool, default: "false",
+        help: "send direct calls/jumps of shared bodies whose target differs between images through a per-image jump table")
+
+    /// Adds branch trampolines to layouts in which a body shared by several images sits at one
+    /// address in each (per-occurrence, bin-packing, strip-packing): every direct branch
+    /// (`Workload.isSlottable`) of a copy run by ≥ 2 images whose target resolves to different
+    /// addresses in those images goes through a jump slot, one slot per distinct (target, addend),
+    /// in one table at a fixed address that every image maps (private pages unless
+    /// `contentKeyed`). Data references and taken function addresses are never redirected (a jump
+    /// slot would change their meaning); they keep their page-specific bytes. This is Spacer-Δ's
+    /// trampoline rule (CLOUD 2025) made available to any strategy.
+    ///
+    /// - Parameters:
+    ///   - after: the first free address of the read-only zones; the table goes at
+    ///     `max(AddressMap.trampolineBase, after)`, page-aligned.
+    /// - Complexity: O(R × I) for R relocations of shared copies and I images running them.
+    public static func addBranchTrampolines(_ w: Workload, _ layouts: inout [ImageLayout], pageSize ps: Int,
+                                            slotSize: Int = 16, contentKeyed: Bool = false, after: UInt64 = 0) {
+        let resolvers = w.images.indices.map { SymbolResolver(workload: w, image: $0, layout: layouts[$0]) }
+        // Who runs each copy (a body instance at an address: one address may hold different bodies
+        // in different images), and one (table, entry) that defines it.
+        struct Copy: Hashable, Comparable {
+            var address: UInt64; var body: Int32
+            static func < (x: Copy, y: Copy) -> Bool { (x.address, x.body) < (y.address, y.body) }
+        }
+        var runners: [Copy: [Int]] = [:]
+        var owner: [Copy: (Int, Int)] = [:]
+        var copies: [Copy] = []
+        for (i, img) in w.images.enumerated() {
+            for (k, t) in img.tables.enumerated() {
+                for (e, a) in layouts[i].addresses[k].enumerated() where a != ImageLayout.removed && w.tables[t].entries[e].kind == .function {
+                    let c = Copy(address: a, body: w.bodyInstanceIDs[t][e])
+                    if runners[c] == nil { owner[c] = (t, e); copies.append(c) }
+                    runners[c, default: []].append(i)
+                }
+            }
+        }
+        copies.sort()
+        var slotOf: [TrampolineSlot: Int] = [:]
+        var slots: [TrampolineSlot] = []
+        var fields: [(field: UInt64, slot: Int, images: [Int])] = []
+        for c in copies {
+            let a = c.address
+            guard let run = runners[c], run.count >= 2, let (t, e) = owner[c] else { continue }
+            let entry = w.tables[t].entries[e]
+            for (r, rel) in entry.relocations.enumerated() where w.isSlottable(table: t, entry: e, relocation: r) {
+                let s = w.targetSymbols[t][e][r]
+                let v0 = resolvers[run[0]].resolve(s)
+                guard run.dropFirst().contains(where: { resolvers[$0].resolve(s) != v0 }) else { continue }
+                let slot = TrampolineSlot(target: s, addend: rel.addend)
+                let n: Int
+                if let x = slotOf[slot] { n = x } else { n = slots.count; slotOf[slot] = n; slots.append(slot) }
+                fields.append((a + UInt64(rel.offset), n, run))
+            }
+        }
+        guard !slots.isEmpty else { return }
+        let base = alignUp(max(AddressMap.trampolineBase, after), ps)
+        let reserved = Int(alignUp(UInt64(slots.count * slotSize), ps))
+        let table = TrampolineTable(address: base, slotSize: slotSize, slots: slots, reservedBytes: reserved, contentKeyed: contentKeyed)
+        for i in w.images.indices {
+            layouts[i].trampolines.append(table)
+            layouts[i].regions.append(Region(name: "ind", start: base, size: UInt64(reserved), pageAligned: true))
+        }
+        for f in fields { for i in f.images { layouts[i].redirects[f.field] = base + UInt64(f.slot * slotSize) } }
+    }
 }

@@ -56,7 +56,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Seed for randomised strategies.")
     var seed: UInt64 = 1
 
-    @Option(help: "Seconds a solver may spend per sub-problem.")
+    @Option(help: "Seconds a solver may spend per sub-problem, and in the whole run of a solver strategy unless its budget parameter says otherwise.")
     var timeLimit: Double = 10
 
     @Option(help: "Strategies run in parallel (results and outputs are the same for any value; timings are noisier above 1).")

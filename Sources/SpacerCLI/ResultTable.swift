@@ -23,7 +23,8 @@ public enum ResultTable {
         "strategy", "params", "workload", "tables", "images", "instances", "page_size", "dedup", "max_page_sharing", "xrefs", "seed",
         "total_pages", "frames", "pages_shared", "pages_sharing", "sharing_pct", "zero_pages", "memory_mib",
         "padding_bytes", "fragmentation_pct", "image_bytes", "private_pages", "lower_bound_frames", "gap_pct",
-        "place_seconds", "solver_status", "tool_version", "git_commit",
+        "place_seconds", "solver_status", "solver_unit", "solver_objective", "solver_bound", "solver_gap_pct",
+        "tool_version", "git_commit",
     ]
 
     static func fmt(_ x: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", x) }
@@ -37,7 +38,9 @@ public enum ResultTable {
                 String(m.totalPages), String(m.frames), String(m.pagesShared), String(m.pagesSharing), fmt(m.sharingPct),
                 String(m.zeroPages), fmt(m.memoryMiB), String(m.paddingBytes), fmt(m.fragmentationPct), String(m.imageBytes),
                 String(m.privatePages), String(m.lowerBoundFrames), fmt(m.gapPct),
-                c.timings ? fmt(r.placeSeconds, 4) : "", r.status.rawValue, c.toolVersion, c.gitCommit]
+                c.timings ? fmt(r.placeSeconds, 4) : "", r.status.rawValue, r.solverUnit,
+                r.solverObjective.map(String.init) ?? "", r.solverBound.map(String.init) ?? "", r.solverGapPct.map { fmt($0) } ?? "",
+                c.toolVersion, c.gitCommit]
     }
 
     /// RFC 4180 CSV: header then one row per run.
@@ -51,7 +54,8 @@ public enum ResultTable {
     public static func json(_ rows: [RunResult], _ c: Context) -> String {
         let numeric: Set<String> = ["images", "instances", "page_size", "max_page_sharing", "seed", "total_pages", "frames",
                                     "pages_shared", "pages_sharing", "sharing_pct", "zero_pages", "memory_mib", "padding_bytes",
-                                    "fragmentation_pct", "image_bytes", "private_pages", "lower_bound_frames", "gap_pct", "place_seconds"]
+                                    "fragmentation_pct", "image_bytes", "private_pages", "lower_bound_frames", "gap_pct", "place_seconds",
+                                    "solver_objective", "solver_bound", "solver_gap_pct"]
         let objects = rows.map { r -> String in
             let v = values(r, c)
             let fields = zip(columns, v).map { k, x in
@@ -63,13 +67,17 @@ public enum ResultTable {
     }
 
     /// The terminal table: strategy, frames, memory MiB, sharing %, fragmentation %, image bytes,
-    /// gap to the lower bound, seconds; aligned columns.
+    /// gap to the lower bound, seconds, solver status, and for solver strategies their model's
+    /// objective / proven bound (with unit) and the gap between them; aligned columns.
     public static func text(_ rows: [RunResult], _ c: Context) -> String {
-        let head = ["strategy", "frames", "memory MiB", "sharing %", "fragmentation %", "image bytes", "gap to LB %", "seconds", "status"]
+        let head = ["strategy", "frames", "memory MiB", "sharing %", "fragmentation %", "image bytes", "gap to LB %", "seconds", "status",
+                    "solver objective / bound", "solver gap %"]
         var body: [[String]] = rows.map { r in
             let m = r.metrics
+            let model = r.solverObjective.map { o in "\(o) / \(r.solverBound.map(String.init) ?? "-") \(r.solverUnit)" } ?? "-"
             return [r.strategy, String(m.frames), fmt(m.memoryMiB, 2), fmt(m.sharingPct, 1), fmt(m.fragmentationPct, 1),
-                    String(m.imageBytes), fmt(m.gapPct, 1), c.timings ? fmt(r.placeSeconds, 3) : "-", r.status.rawValue]
+                    String(m.imageBytes), fmt(m.gapPct, 1), c.timings ? fmt(r.placeSeconds, 3) : "-", r.status.rawValue,
+                    model, r.solverGapPct.map { fmt($0, 1) } ?? "-"]
         }
         body.insert(head, at: 0)
         let widths = head.indices.map { j in body.map { $0[j].count }.max()! }

@@ -11,6 +11,15 @@ public struct RunResult: Sendable {
     public var metrics: Metrics
     public var status: SolverStatus
     public var placeSeconds: Double
+    /// The strategy's own model objective and proven bound, in `solverUnit` (nil: no model).
+    public var solverObjective: Int? = nil
+    public var solverBound: Int? = nil
+    public var solverUnit: String = ""
+    /// 100 × (objective / bound − 1), nil without both.
+    public var solverGapPct: Double? {
+        guard let o = solverObjective, let b = solverBound, b > 0 else { return nil }
+        return 100 * (Double(o) / Double(b) - 1)
+    }
     /// The ground truth and the share of it this placement achieves, when asked for
     /// (`Runner.run(..., idealSharing: true)`; sweep's `ideal_sharing_pct`).
     public var bodySharing: Simulator.BodySharing? = nil
@@ -109,7 +118,8 @@ public enum Runner {
             throw SpacerError.internalInvariant("strategy \(type.name): \(text)")
         }
         let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        var run = RunResult(strategy: type.name, params: params, metrics: metrics, status: result.status, placeSeconds: secs)
+        var run = RunResult(strategy: type.name, params: params, metrics: metrics, status: result.status, placeSeconds: secs,
+                            solverObjective: result.objective, solverBound: result.provenBound, solverUnit: result.objectiveUnit)
         if idealSharing { run.bodySharing = Simulator.bodySharing(workload, layouts: result.layouts, options: options) }
         return run
     }

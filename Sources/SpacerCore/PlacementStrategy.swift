@@ -1,5 +1,5 @@
 /// What a solver-backed strategy could prove (DESIGN.md §4 `solver_status`).
-public enum SolverStatus: String, Sendable, CaseIterable {
+public enum SolverStatus: String, Sendable, CaseIterable, Comparable {
     /// A heuristic finished; nothing to prove.
     case ok
     /// The solver proved its layout optimal for its model.
@@ -10,6 +10,13 @@ public enum SolverStatus: String, Sendable, CaseIterable {
     case fallback
     /// The solver failed; the heuristic's layout is returned.
     case error
+
+    /// Severity order for combining the statuses of sub-problems: ok < optimal < time_limit <
+    /// fallback < error (a run reports its worst sub-problem).
+    public static func < (a: SolverStatus, b: SolverStatus) -> Bool { a.severity < b.severity }
+    private var severity: Int {
+        switch self { case .ok: 0; case .optimal: 1; case .timeLimit: 2; case .fallback: 3; case .error: 4 }
+    }
 }
 
 /// The type of a strategy parameter, for parsing `--param name=value`.
@@ -77,13 +84,25 @@ public struct PlacementContext: Sendable {
 }
 
 /// What a strategy returns: one layout per image (in `workload.images` order) and a status.
+///
+/// A solver-backed strategy also reports the objective of its own model and the lower bound it
+/// proved on that objective, in `objectiveUnit` (e.g. `pages` for bin-packing's bins, `bytes`
+/// for strip-packing's strip height). These describe the strategy's model, which ignores what the
+/// model leaves out (relocation values, for instance); `frames` and `gap_pct` from the simulator
+/// stay the judge.
 public struct PlacementResult: Sendable {
     public var layouts: [ImageLayout]
     public var status: SolverStatus
-    /// A lower bound on frames the strategy's own solver proved, if any.
+    /// A lower bound on the model's objective that the strategy proved, if any.
     public var provenBound: Int?
-    public init(layouts: [ImageLayout], status: SolverStatus = .ok, provenBound: Int? = nil) {
+    /// The model's objective value reached by the returned layouts, if the strategy has a model.
+    public var objective: Int?
+    /// Unit of `objective` and `provenBound` (`pages`, `bytes`); empty when there is no model.
+    public var objectiveUnit: String
+    public init(layouts: [ImageLayout], status: SolverStatus = .ok, provenBound: Int? = nil,
+                objective: Int? = nil, objectiveUnit: String = "") {
         self.layouts = layouts; self.status = status; self.provenBound = provenBound
+        self.objective = objective; self.objectiveUnit = objectiveUnit
     }
 }
 

@@ -58,11 +58,12 @@ public struct Workload: Sendable {
     public let relocationFields: [[[RelocationField]]]
     /// The same per-entry data flattened for the page walk: entry `e` of table `t` is flat entry
     /// `entryBase[t] + e`; its content id `flatContentIDs[f]`, whether it is writable
-    /// `flatWritable[f]`, and its relocation fields `flatRelocations[flatRelocationStart[f] ..<
-    /// flatRelocationStart[f + 1]]`.
+    /// `flatWritable[f]`, its size `flatSizes[f]` (bytes), and its relocation fields
+    /// `flatRelocations[flatRelocationStart[f] ..< flatRelocationStart[f + 1]]`.
     public let entryBase: [Int]
     public let flatContentIDs: [Int32]
     public let flatWritable: [Bool]
+    public let flatSizes: [Int]
     public let flatRelocationStart: [Int]
     public let flatRelocations: [RelocationField]
     /// Symbol names by id (for external addresses and messages).
@@ -166,7 +167,8 @@ public struct Workload: Sendable {
                 let cid: Int32
                 if let ck { if let x = contents[ck] { cid = x } else { cid = Int32(contents.count); contents[ck] = cid } }
                 else { cid = Workload.zeroContent }
-                let bk = BodyKey(content: ContentKey(kind: entry.kind, hash: entry.hash, size: entry.size), align: entry.align, relocations: entry.relocations)
+                let bk = BodyKey(content: ContentKey(kind: entry.kind, hash: entry.hash, size: entry.size), align: entry.align, relocations: entry.relocations,
+                                 zeroName: entry.kind == .bss ? entry.name : "")
                 let bid: Int32
                 if let x = bodies[bk] { bid = x } else { bid = Int32(bodies.count); bodies[bk] = bid }
                 let occ = seen[bid, default: 0]; seen[bid] = occ + 1
@@ -191,16 +193,16 @@ public struct Workload: Sendable {
                 }
             }
         }
-        var base: [Int] = [], fc: [Int32] = [], fw: [Bool] = [], rs: [Int] = [], fr: [RelocationField] = []
+        var base: [Int] = [], fc: [Int32] = [], fw: [Bool] = [], fs: [Int] = [], rs: [Int] = [], fr: [RelocationField] = []
         for t in tables.indices {
             base.append(fc.count)
             for e in tables[t].entries.indices {
-                fc.append(contentIDs[t][e]); fw.append(tables[t].entries[e].kind.isWritable)
+                fc.append(contentIDs[t][e]); fw.append(tables[t].entries[e].kind.isWritable); fs.append(tables[t].entries[e].size)
                 rs.append(fr.count); fr += relocationFields[t][e]
             }
         }
         rs.append(fr.count)
-        self.entryBase = base; self.flatContentIDs = fc; self.flatWritable = fw
+        self.entryBase = base; self.flatContentIDs = fc; self.flatWritable = fw; self.flatSizes = fs
         self.flatRelocationStart = rs; self.flatRelocations = fr
         self.symbolNames = names; self.symbolIsExternal = defined.map { !$0 }
         self.externalAddresses = names.map(AddressMap.external)
@@ -254,7 +256,8 @@ public struct RelocationField: Sendable, Hashable {
 }
 
 private struct ContentKey: Hashable { var kind: EntryKind; var hash: String; var size: Int }
-private struct BodyKey: Hashable { var content: ContentKey; var align: Int; var relocations: [Relocation] }
+/// bss has no bytes, so its name is what identifies one variable across versions (`zeroName`).
+private struct BodyKey: Hashable { var content: ContentKey; var align: Int; var relocations: [Relocation]; var zeroName: String }
 private struct BodyInstanceKey: Hashable { var library: Int32; var body: Int32; var occurrence: Int32 }
 
 private func tables_lib(_ available: [FunctionTable], _ used: [Int], _ local: Int) -> String {

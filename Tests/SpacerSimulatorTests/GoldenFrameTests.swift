@@ -135,3 +135,26 @@ import SpacerTestSupport
         #expect(throws: SpacerError.self) { try Simulator.simulate(w, layouts: [l], options: SimulationOptions()) }
     }
 }
+
+@Suite struct BranchTrampolineTests {
+    /// v1 = a (4096 B, calls b at offset 10), b (100 B); v2 = a, x (100 B, new), b' (100 B,
+    /// modified). per-occurrence: a is common (one page, same address); single-image bodies start
+    /// at one common address: image 1 {b1}, image 2 {x, b2'} so b moves by 112 bytes.
+    @Test func perOccurrenceWithAndWithoutTrampolines() throws {
+        let t = [Build.table("L", "1", [Build.fn("a", 4096, "A", calls: [(10, "b")]), Build.fn("b", 100, "B1")]),
+                 Build.table("L", "2", [Build.fn("a", 4096, "A", calls: [(10, "b")]), Build.fn("x", 100, "X"), Build.fn("b", 100, "B2")])]
+        let w = try Build.workload(t, images: [[("L", "1")], [("L", "2")]])
+        func run(_ p: [String: String]) throws -> Metrics {
+            let r = try StrategyRegistry.make("per-occurrence", parameters: p).place(w, context: PlacementContext())
+            return try Simulator.simulate(w, layouts: r.layouts, options: SimulationOptions())
+        }
+        // Without: a's call displacement differs, so a1 ≠ a2; own pages {b1}, {x, b2}: 4 frames,
+        // 4 pages, nothing shared.
+        let plain = try run([:])
+        #expect(plain.frames == 4 && plain.totalPages == 4 && plain.pagesShared == 0)
+        // With: a calls its slot (same bytes in both images): 1 shared frame; own pages 2; each
+        // image maps a private one-page table: 2. 5 frames, 6 pages, 1 key shared by 2 pages.
+        let tramp = try run(["trampolines": "true"])
+        #expect(tramp.frames == 5 && tramp.totalPages == 6 && tramp.pagesShared == 1 && tramp.pagesSharing == 2)
+    }
+}
