@@ -119,9 +119,13 @@ struct CompareCommand: ParsableCommand {
             let results = try Runner.runAll(runs, workload: w, context: context, options: options, jobs: jobs) { done, name in
                 if tty { note("[\(done)/\(runs.count)] \(name) done") }
             }
+            // The reference of pages_per_default: default's mapped pages (run here if not selected).
+            let reference = try results.first(where: { $0.strategy == DefaultStrategy.name })?.metrics.totalPages
+                ?? Runner.run(DefaultStrategy(parameters: StrategyParameters([:], specs: [], strategy: "default")),
+                              workload: w, context: context, options: options, params: "").metrics.totalPages
             let ctx = ResultTable.Context(workload: wpath, tables: tpaths.joined(separator: " "), options: options, seed: seed,
                                           images: w.images.count, instances: w.totalInstances, timings: !noTimings,
-                                          toolVersion: spacerSimVersion, gitCommit: currentGitCommit())
+                                          toolVersion: spacerSimVersion, gitCommit: currentGitCommit(), defaultTotalPages: reference)
             switch format {
             case .table:
                 print("workload \(wpath): \(w.images.count) images, \(w.totalInstances) instances, \(w.tables.count) tables; page \(pageSize) B, dedup \(dedup.rawValue), xrefs \(xrefs == .ignore ? "ignore (UPPER BOUND on sharing)" : "resolve"); lower bound \(results.first?.metrics.lowerBoundFrames ?? 0) frames")

@@ -2,6 +2,7 @@ import Foundation
 import SpacerCore
 import SpacerIO
 import SpacerSimulator
+import SpacerStrategies
 
 /// The tidy result schema: one row per run, key columns, the DESIGN.md §4 metric names, provenance.
 public enum ResultTable {
@@ -16,6 +17,9 @@ public enum ResultTable {
         public var timings: Bool
         public var toolVersion: String
         public var gitCommit: String
+        /// `total_pages` of the `default` strategy on the same workload and options: the reference
+        /// of `pages_per_default` (issue 7's trade-off view); 0 when unknown.
+        public var defaultTotalPages: Int = 0
     }
 
     /// Column names, in output order.
@@ -23,6 +27,7 @@ public enum ResultTable {
         "strategy", "params", "workload", "tables", "images", "instances", "page_size", "dedup", "max_page_sharing", "xrefs", "seed",
         "total_pages", "frames", "pages_shared", "pages_sharing", "sharing_pct", "zero_pages", "memory_mib",
         "padding_bytes", "fragmentation_pct", "image_bytes", "private_pages", "lower_bound_frames", "gap_pct",
+        "frames_per_bound", "pages_per_default",
         "place_seconds", "solver_status", "solver_unit", "solver_objective", "solver_bound", "solver_gap_pct",
         "tool_version", "git_commit",
     ]
@@ -38,9 +43,22 @@ public enum ResultTable {
                 String(m.totalPages), String(m.frames), String(m.pagesShared), String(m.pagesSharing), fmt(m.sharingPct),
                 String(m.zeroPages), fmt(m.memoryMiB), String(m.paddingBytes), fmt(m.fragmentationPct), String(m.imageBytes),
                 String(m.privatePages), String(m.lowerBoundFrames), fmt(m.gapPct),
+                m.lowerBoundFrames > 0 ? fmt(Double(m.frames) / Double(m.lowerBoundFrames), 4) : "",
+                c.defaultTotalPages > 0 ? fmt(Double(m.totalPages) / Double(c.defaultTotalPages), 4) : "",
                 c.timings ? fmt(r.placeSeconds, 4) : "", r.status.rawValue, r.solverUnit,
                 r.solverObjective.map(String.init) ?? "", r.solverBound.map(String.init) ?? "", r.solverGapPct.map { fmt($0) } ?? "",
                 c.toolVersion, c.gitCommit]
+    }
+
+    /// The strategy name with its non-default parameters, `name[k=v;…]`, as `--strategies` takes it.
+    static func label(_ r: RunResult) -> String {
+        guard let type = StrategyRegistry.named(r.strategy) else { return r.strategy }
+        let defaults = Dictionary(uniqueKeysWithValues: type.parameters.map { ($0.name, $0.defaultValue) })
+        let changed = r.params.split(separator: ";").filter { kv in
+            let p = kv.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            return p.count == 2 && defaults[p[0]] != p[1]
+        }
+        return changed.isEmpty ? r.strategy : "\(r.strategy)[\(changed.joined(separator: ";"))]"
     }
 
     /// RFC 4180 CSV: header then one row per run.
@@ -55,6 +73,7 @@ public enum ResultTable {
         let numeric: Set<String> = ["images", "instances", "page_size", "max_page_sharing", "seed", "total_pages", "frames",
                                     "pages_shared", "pages_sharing", "sharing_pct", "zero_pages", "memory_mib", "padding_bytes",
                                     "fragmentation_pct", "image_bytes", "private_pages", "lower_bound_frames", "gap_pct", "place_seconds",
+                                    "frames_per_bound", "pages_per_default",
                                     "solver_objective", "solver_bound", "solver_gap_pct"]
         let objects = rows.map { r -> String in
             let v = values(r, c)
@@ -70,13 +89,16 @@ public enum ResultTable {
     /// gap to the lower bound, seconds, solver status, and for solver strategies their model's
     /// objective / proven bound (with unit) and the gap between them; aligned columns.
     public static func text(_ rows: [RunResult], _ c: Context) -> String {
-        let head = ["strategy", "frames", "memory MiB", "sharing %", "fragmentation %", "image bytes", "gap to LB %", "seconds", "status",
-                    "solver objective / bound", "solver gap %"]
+        let head = ["strategy", "frames", "memory MiB", "sharing %", "fragmentation %", "image bytes", "gap to LB %",
+                    "frames/LB", "pages/default", "seconds", "status", "solver objective / bound", "solver gap %"]
         var body: [[String]] = rows.map { r in
             let m = r.metrics
             let model = r.solverObjective.map { o in "\(o) / \(r.solverBound.map(String.init) ?? "-") \(r.solverUnit)" } ?? "-"
-            return [r.strategy, String(m.frames), fmt(m.memoryMiB, 2), fmt(m.sharingPct, 1), fmt(m.fragmentationPct, 1),
-                    String(m.imageBytes), fmt(m.gapPct, 1), c.timings ? fmt(r.placeSeconds, 3) : "-", r.status.rawValue,
+            return [label(r), String(m.frames), fmt(m.memoryMiB, 2), fmt(m.sharingPct, 1), fmt(m.fragmentationPct, 1),
+                    String(m.imageBytes), fmt(m.gapPct, 1),
+                    m.lowerBoundFrames > 0 ? fmt(Double(m.frames) / Double(m.lowerBoundFrames), 2) : "-",
+                    c.defaultTotalPages > 0 ? fmt(Double(m.totalPages) / Double(c.defaultTotalPages), 2) : "-",
+                    c.timings ? fmt(r.placeSeconds, 3) : "-", r.status.rawValue,
                     model, r.solverGapPct.map { fmt($0, 1) } ?? "-"]
         }
         body.insert(head, at: 0)

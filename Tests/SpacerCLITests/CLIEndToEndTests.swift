@@ -120,3 +120,18 @@ enum CLI {
         #expect(outs[0].out == outs[1].out && outs[1].out == outs[2].out)
     }
 }
+
+@Suite struct TradeOffColumnTests {
+    /// Hand-made table of CLIEndToEndTests: default maps 2 pages (2 frames, lower bound 1);
+    /// spacer-delta maps 3 pages (region 1 in both images, region 2 in image 2) in 2 frames.
+    @Test func ratiosAgainstBoundAndDefault() throws {
+        let d = try CLI.tempDir()
+        try CLIEndToEndTests().table.write(to: d.appendingPathComponent("t.csv"), atomically: true, encoding: .utf8)
+        try CLIEndToEndTests().workload.write(to: d.appendingPathComponent("w.csv"), atomically: true, encoding: .utf8)
+        // default is not selected: its pages are computed as the reference anyway.
+        let r = try CLI.run(["compare", "--tables", "t.csv", "--workload", "w.csv", "--strategies", "spacer-delta",
+                             "--no-csv", "--format", "json", "--no-timings"], cwd: d)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("\"frames_per_bound\": 2.0000") && r.out.contains("\"pages_per_default\": 1.5000"), "\(r.out)")
+    }
+}
