@@ -278,8 +278,13 @@ public final class SweepRunner: @unchecked Sendable {
                 lock.unlock()
                 do {
                     let w = try workload(for: g[0], loaded: tablesRead)
+                    // pages_per_default's reference, as compare computes it: default's mapped pages
+                    // on the same workload and options, once per (page size, dedup model).
+                    var reference: [String: Int] = [:]
                     for p in g {
-                        let row = try runOne(p, w)
+                        let key = "\(p.pageSize)/\(p.dedup.rawValue)"
+                        if reference[key] == nil { reference[key] = try defaultPages(p, w) }
+                        let row = try runOne(p, w, defaultTotalPages: reference[key]!)
                         lock.lock()
                         rows.append(row); done += 1
                         let d = done
@@ -369,17 +374,29 @@ public final class SweepRunner: @unchecked Sendable {
         }
     }
 
+    func options(_ p: SweepGrid.Point) -> SimulationOptions {
+        SimulationOptions(pageSize: p.pageSize, dedup: p.dedup, maxPageSharing: grid.maxPageSharing, xrefs: grid.xrefs)
+    }
+
+    /// `total_pages` of the `default` strategy at point `p`'s page size and options.
+    func defaultPages(_ p: SweepGrid.Point, _ w: Workload) throws -> Int {
+        let context = PlacementContext(pageSize: p.pageSize, seed: p.seed, timeLimit: grid.timeLimit)
+        return try Runner.run(try StrategyRegistry.make(DefaultStrategy.name), workload: w, context: context,
+                              options: options(p), params: "").metrics.totalPages
+    }
+
     /// Places, scores and measures one point; its CSV row.
-    func runOne(_ p: SweepGrid.Point, _ w: Workload) throws -> [String] {
+    func runOne(_ p: SweepGrid.Point, _ w: Workload, defaultTotalPages: Int) throws -> [String] {
         let (name, given) = grid.strategies[p.strategy]
         let strategy = try StrategyRegistry.make(name, parameters: given)
         let canonical = try StrategyParameters(given, specs: StrategyRegistry.named(name)!.parameters, strategy: name).canonical
-        let options = SimulationOptions(pageSize: p.pageSize, dedup: p.dedup, maxPageSharing: grid.maxPageSharing, xrefs: grid.xrefs)
+        let options = options(p)
         let context = PlacementContext(pageSize: p.pageSize, seed: p.seed, timeLimit: grid.timeLimit)
         let r = try Runner.run(strategy, workload: w, context: context, options: options, params: canonical, idealSharing: true)
         let (workload, tables, preset, versions, rate, instances) = keys(p)
         let ctx = ResultTable.Context(workload: workload, tables: tables, options: options, seed: p.seed, images: w.images.count,
-                                      instances: w.totalInstances, timings: timings, toolVersion: toolVersion, gitCommit: gitCommit)
+                                      instances: w.totalInstances, timings: timings, toolVersion: toolVersion, gitCommit: gitCommit,
+                                      defaultTotalPages: defaultTotalPages)
         let b = r.bodySharing!
         return ResultTable.values(r, ctx) + [preset, versions, rate, instances] +
             [String(b.idealBytes), String(b.sharedBytes), String(format: "%.3f", b.pct)]

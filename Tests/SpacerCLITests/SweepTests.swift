@@ -125,6 +125,11 @@ import SpacerSynth
         #expect(pd > 80 && pd <= 100, "spacer-delta \(pd)")
         #expect(pl < 1, "default \(pl)")
         #expect(Int(col(delta, "actual_shared_bytes"))! <= Int(col(delta, "ideal_shared_bytes"))!)
+        // pages_per_default as compare fills it: default against itself is 1; Spacer-Δ maps its
+        // old regions too, so more pages.
+        #expect(col(link, "pages_per_default") == "1.0000")
+        #expect(Double(col(delta, "pages_per_default"))! > 1)
+        #expect(abs(Double(col(delta, "pages_per_default"))! - Double(col(delta, "total_pages"))! / Double(col(link, "total_pages"))!) < 1e-4)
     }
 
     @Test func listsAndShardsParse() throws {
