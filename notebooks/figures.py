@@ -15,6 +15,11 @@ Figures:
   fig-sharing-per-version     page sharing (sharing_pct) and the share of the ideal (ideal_sharing_pct)
                               against the number of versions, one panel per change rate
   fig-real-bars               compare on real tables: frames, sharing and fragmentation per strategy
+  fig-tradeoff                issue 7's trade-off: frames / lower bound against mapped pages / default's,
+                              every strategy, on the real workloads (--tradeoff-real, compare CSVs) and on
+                              synthetic histories of 2..32 versions (--tradeoff-sweep); the shaded box is
+                              the target (≤ 1.05 × bound, ≤ 1.10 × default's pages).
+                              Regenerate CSVs and figure: notebooks/tradeoff.sh
 
 Columns are read by name (README, "Result CSV"), never by position.
 """
@@ -212,11 +217,61 @@ def real_bars(rows, out, source):
     save(fig, out, "fig-real-bars")
 
 
+def tradeoff(real, sweep_rows, out):
+    fig, axes = plt.subplots(1, 2, figsize=(14, 6.6))
+    panels = [(axes[0], "real tables (compare)"), (axes[1], "synthetic histories, 2..32 versions (sweep)")]
+    for ax, title in panels:
+        ax.add_patch(plt.Rectangle((0.9, 0.98), 0.2, 0.07, color="#55a868", alpha=0.18, lw=0))
+        ax.text(0.905, 1.0, "target", fontsize=8, color="#2d6b3c")
+        ax.set_xscale("log"); ax.set_yscale("log")
+        ax.set_xlabel("mapped pages / default's mapped pages (image size)")
+        ax.set_ylabel("frames / lower_bound_frames (memory)")
+        ax.set_title(title)
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(ticker.FormatStrFormatter("%.2g"))
+            axis.set_minor_formatter(ticker.FormatStrFormatter("%.2g"))
+    # Real: one marker per strategy variant, one colour per workload.
+    all_names = set()
+    for path, rows in real:
+        all_names.update(labels(rows))
+    st = style(all_names)
+    wl_colours = plt.get_cmap("Dark2")
+    for w, (path, rows) in enumerate(real):
+        wl = os.path.basename(rows[0]["workload"]).replace("-workload.csv", "")
+        for r, n in zip(rows, labels(rows)):
+            x, y = float(r["pages_per_default"]), float(r["frames_per_bound"])
+            axes[0].scatter(x, y, marker=st[n][1], color=wl_colours(w), s=42, edgecolor="black", linewidth=0.4,
+                            label=n if w == 0 else None)
+        axes[0].scatter([], [], color=wl_colours(w), label=f"workload: {wl}", marker="s")
+    axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)
+    # Synthetic: one line per strategy variant through its versions.
+    if sweep_rows:
+        names = labels(sweep_rows)
+        st2 = style(set(names))
+        pts = defaultdict(list)
+        for r, n in zip(sweep_rows, names):
+            pts[n].append((int(r["versions"]), float(r["pages_per_default"]), float(r["frames_per_bound"])))
+        for n, p in sorted(pts.items()):
+            p.sort()
+            c, m, ls = st2[n]
+            axes[1].plot([q[1] for q in p], [q[2] for q in p], marker=m, color=c, ls=ls, lw=1.2, ms=4, label=n)
+            axes[1].annotate(f"{p[-1][0]}v", (p[-1][1], p[-1][2]), fontsize=6.5, xytext=(3, -8), textcoords="offset points", color=c)
+        axes[1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)
+        r0 = sweep_rows[0]
+        axes[1].set_title(f"synthetic preset {r0['preset']}, change rate {r0['change_rate']}, versions "
+                          f"{min(int(r['versions']) for r in sweep_rows)}..{max(int(r['versions']) for r in sweep_rows)}")
+    fig.suptitle(f"Memory against image size: every strategy (page {page_unit(real[0][1]) if real else ''}, dedup ksm)", y=1.0)
+    fig.tight_layout()
+    save(fig, out, "fig-tradeoff")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sweep", default="notebooks-out/sweep-paper.csv")
     ap.add_argument("--compare", default="notebooks-out/compare-default-workload.csv")
     ap.add_argument("--out", default="notebooks-out")
+    ap.add_argument("--tradeoff-real", nargs="*", default=[f"notebooks-out/tradeoff-{w}.csv" for w in ("default", "lua", "zlib")])
+    ap.add_argument("--tradeoff-sweep", default="notebooks-out/sweep-tradeoff.csv")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     made = 0
@@ -236,6 +291,13 @@ def main():
         made += 1
     else:
         print(f"note: no {a.compare}; run `spacer-sim compare` first; real-dataset bars skipped", file=sys.stderr)
+    real = [(p, read(p)) for p in a.tradeoff_real if os.path.exists(p)]
+    if real:
+        sweep_rows = [r for r in read(a.tradeoff_sweep) if r.get("preset")] if os.path.exists(a.tradeoff_sweep) else []
+        tradeoff(real, sweep_rows, a.out)
+        made += 1
+    else:
+        print("note: no trade-off CSVs; run notebooks/tradeoff.sh; trade-off figure skipped", file=sys.stderr)
     if made == 0:
         sys.exit(66)
 
