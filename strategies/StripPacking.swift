@@ -43,6 +43,7 @@ public struct StripPackingStrategy: PlacementStrategy {
         ParameterSpec("budget", .double, default: "0", help: "seconds of solver time for the whole run; 0: the --time-limit"),
         ParameterSpec("align-groups", .bool, default: "false", help: "start every image-set group on a page boundary"),
         ParameterSpec("fill-holes", .bool, default: "true", help: "bottom-left fill: lowest free place in the span, holes below the skyline included"),
+        ParameterSpec("page-fit", .bool, default: "false", help: "a body no larger than a page never straddles a page boundary (it moves up to the next page)"),
         StrategySupport.trampolineParameter,
     ]
     let exactMax: Int
@@ -50,7 +51,9 @@ public struct StripPackingStrategy: PlacementStrategy {
     let alignGroups: Bool
     let fillHoles: Bool
     let trampolines: Bool
+    let pageFit: Bool
     public init(parameters: StrategyParameters) throws {
+        pageFit = parameters.bool("page-fit")
         trampolines = parameters.bool("trampolines")
         exactMax = parameters.int("exact-max")
         budget = parameters.double("budget")
@@ -147,6 +150,12 @@ public struct StripPackingStrategy: PlacementStrategy {
         var sky = [Int](repeating: 0, count: cols)
         var y = [Int](repeating: 0, count: rects.count)
         var used = [[(start: Int, end: Int)]](repeating: [], count: cols)   // merged occupied intervals, sorted
+        /// `at` moved up to the next page when `page-fit` is on and a body of `h` ≤ page bytes
+        /// would straddle a page boundary there.
+        func fitPage(_ at: Int, _ h: Int) -> Int {
+            guard pageFit, h <= ps, at / ps != (at + h - 1) / ps else { return at }
+            return Int(alignUp(UInt64(at), ps))
+        }
         /// The lowest y ≥ 0 (aligned) where [y, y + h) is free in every column of lo...hi.
         func lowestFit(_ lo: Int, _ hi: Int, _ h: Int, _ align: Int) -> Int {
             var candidates = [0]
@@ -155,7 +164,7 @@ public struct StripPackingStrategy: PlacementStrategy {
             var last = -1
             for c0 in candidates where c0 != last {
                 last = c0
-                let at = Int(alignUp(UInt64(c0), align))
+                let at = fitPage(Int(alignUp(UInt64(c0), align)), h)
                 var free = true
                 for c in lo...hi {
                     // First interval ending after `at`.
@@ -165,7 +174,7 @@ public struct StripPackingStrategy: PlacementStrategy {
                 }
                 if free { return at }
             }
-            return Int(alignUp(UInt64(sky[lo...hi].max()!), align))
+            return fitPage(Int(alignUp(UInt64(sky[lo...hi].max()!), align)), h)
         }
         func occupy(_ c: Int, _ s: Int, _ e: Int) {
             var a = 0, b = used[c].count
@@ -183,7 +192,7 @@ public struct StripPackingStrategy: PlacementStrategy {
             for x in groups[g] {
                 let r = rects[x]
                 let at = fillHoles && !alignGroups ? lowestFit(r.lo, r.hi, r.size, r.align)
-                                                   : Int(alignUp(UInt64(sky[r.lo...r.hi].max()!), r.align))
+                                                   : fitPage(Int(alignUp(UInt64(sky[r.lo...r.hi].max()!), r.align)), r.size)
                 y[x] = at
                 for c in r.lo...r.hi { sky[c] = max(sky[c], at + r.size); occupy(c, at, at + r.size) }
             }
