@@ -250,7 +250,7 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
         let nCopies = pass.copyRegion.count
         // Every relocation field of the copies of regions two or more images map.
         var fieldStart = [Int](repeating: 0, count: nCopies + 1)
-        var symbol: [Int32] = [], field: [UInt64] = [], addend: [Int64] = []
+        var symbol: [Int32] = [], field: [UInt64] = [], addend: [Int64] = [], slottable: [Bool] = []
         for c in 0..<nCopies {
             fieldStart[c] = symbol.count
             let d = deltas[pass.copyRegion[c]]
@@ -258,6 +258,7 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
             let copy = d.copies[pass.copyIndex[c]]
             for f in w.relocationFields[d.table][copy.entry] {
                 symbol.append(f.target); field.append(copy.address + UInt64(f.offset)); addend.append(f.addend)
+                slottable.append(f.slottable)
             }
         }
         fieldStart[nCopies] = symbol.count
@@ -334,7 +335,11 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
             var fieldSlot: [(copy: Int, field: UInt64, slot: Int)] = []
             for n in d.copies.indices {
                 let c = d.firstCopy + n
-                for f in fieldStart[c]..<fieldStart[c + 1] where !(seen[f] && !differs[f]) {
+                // Live values differ. Fresh copies separate versions, but images of one version share
+                // a copy even when a target resolves apart (external in one image, defined by another
+                // library in the other): a field that may not use a slot keeps each image's own value
+                // (its page is simply not shared). Found by fuzzing the table reader (crash da934ced).
+                for f in fieldStart[c]..<fieldStart[c + 1] where !(seen[f] && !differs[f]) && slottable[f] {
                     let slot = TrampolineSlot(target: symbol[f], addend: addend[f])
                     let k: Int
                     if let x = slotOf[slot] { k = x } else { k = slots.count; slotOf[slot] = k; slots.append(slot) }
