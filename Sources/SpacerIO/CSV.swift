@@ -87,20 +87,55 @@ public enum FileIO {
     /// - Throws: `.noInput` if the file cannot be opened; `.data` for a corrupt gzip stream.
     public static func read(_ path: String) throws -> Data {
         guard let data = FileManager.default.contents(atPath: path) else { throw SpacerError.noInput(path: path) }
-        if data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b {
-            return try Gzip.decompress(data, file: path)
-        }
-        return data
+        return try decode(data, file: path)
     }
 
     /// The file as UTF-8 text (gunzipped if needed).
     /// - Throws: as `read`, plus `.data` if the bytes are not UTF-8.
     public static func readText(_ path: String) throws -> String {
-        let data = try read(path)
-        guard let s = String(data: data, encoding: .utf8) else {
-            throw SpacerError.data(file: path, location: "", expected: "UTF-8 text", found: "bytes that are not UTF-8")
+        try text(read(path), file: path)
+    }
+
+    /// `data` gunzipped if it starts with the gzip magic (1f 8b), else unchanged; what `read`
+    /// does after opening the file.
+    /// - Throws: `.data` naming `file` for a corrupt or truncated gzip stream.
+    public static func decode(_ data: Data, file: String) throws -> Data {
+        if data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b {
+            return try Gzip.decompress(data, file: file)
         }
-        return s
+        return data
+    }
+
+    /// `data` (already gunzipped) as UTF-8 text.
+    /// - Throws: `.data` naming `file` and the byte offset of the first byte that is not UTF-8.
+    public static func text(_ data: Data, file: String) throws -> String {
+        if let s = String(data: data, encoding: .utf8) { return s }
+        let bad = firstInvalidUTF8(data)
+        throw SpacerError.data(file: file, location: "byte \(bad)", expected: "UTF-8 text", found: "a byte that is not UTF-8")
+    }
+
+    /// Offset of the first byte that does not start or continue a valid UTF-8 sequence.
+    static func firstInvalidUTF8(_ data: Data) -> Int {
+        let b = [UInt8](data)
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            let n: Int
+            switch c {
+            case 0x00...0x7f: n = 1
+            case 0xc2...0xdf: n = 2
+            case 0xe0...0xef: n = 3
+            case 0xf0...0xf4: n = 4
+            default: return i
+            }
+            guard i + n <= b.count else { return i }
+            for k in 1..<n where b[i + k] & 0xc0 != 0x80 { return i }
+            // Overlong, surrogate and beyond-U+10FFFF forms.
+            if n == 3 && ((c == 0xe0 && b[i + 1] < 0xa0) || (c == 0xed && b[i + 1] >= 0xa0)) { return i }
+            if n == 4 && ((c == 0xf0 && b[i + 1] < 0x90) || (c == 0xf4 && b[i + 1] >= 0x90)) { return i }
+            i += n
+        }
+        return b.count
     }
 
     /// Writes `data` to `path` through a temporary file in the same folder renamed into place, so
