@@ -167,7 +167,7 @@ public struct ELFObject: Sendable {
         guard shentsize == 64 else {
             throw SpacerError.data(file: file, location: "byte 58", expected: "section header entries of 64 bytes (e_shentsize)", found: "\(shentsize)")
         }
-        let shBase = try r.require(shoff, 64, "the first section header")
+        let shBase = try r.require(shoff, 64, "the first section header", field: 0x28)
         if shnum == 0 {  // extended numbering: the count is in section 0's sh_size
             let n = try r.u64(shBase + 32, "the extended section count (sh_size of section 0)")
             guard n <= UInt64(ELFConst.maxSections) else {
@@ -178,7 +178,7 @@ public struct ELFObject: Sendable {
         if shstrndx == ELFConst.SHN_XINDEX {
             shstrndx = Int(try r.u32(shBase + 40, "the extended section name table index (sh_link of section 0)"))
         }
-        _ = try r.require(shoff, UInt64(shnum) * 64, "a section header table of \(shnum) entries")
+        _ = try r.require(shoff, UInt64(shnum) * 64, "a section header table of \(shnum) entries", field: 0x28)
         guard shstrndx > 0, shstrndx < shnum else {
             throw SpacerError.data(file: file, location: "byte 62", expected: "a section name table index below \(shnum) (e_shstrndx)", found: "\(shstrndx)")
         }
@@ -196,7 +196,7 @@ public struct ELFObject: Sendable {
             let ent64 = try r.u64(h + 56, "sh_entsize")
             var offset = 0
             if shType != ELFConst.SHT_NULL && shType != ELFConst.SHT_NOBITS {
-                offset = try r.require(off64, size64, "the contents of section \(i)")
+                offset = try r.require(off64, size64, "the contents of section \(i)", field: h + 24)
             } else if size64 > UInt64(1) << 40 {
                 throw SpacerError.data(file: file, location: "byte \(h + 32)", expected: "a section size below 2^40 bytes", found: "\(size64)")
             }
