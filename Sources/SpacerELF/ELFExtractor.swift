@@ -370,7 +370,7 @@ struct Extraction {
     var result: [TableEntry] = []
 
     mutating func run() throws {
-        collectGlobals()
+        try collectGlobals()
         dropLosingDuplicates()
         uniquifyLocalNames()
         for o in objects {
@@ -409,7 +409,10 @@ struct Extraction {
     }
 
     /// Records, for every GLOBAL/WEAK name, the definition the link keeps.
-    private mutating func collectGlobals() {
+    /// - Throws: `.data` at the symbol's `st_size` or `st_value` field for a common symbol larger
+    ///   than `TableEntry.maxSize` or aligned to more than `TableEntry.maxAlign` or to a
+    ///   non-power of two (a table could not hold its row).
+    private mutating func collectGlobals() throws {
         for o in objects {
             for s in o.elf.symbols where !s.isLocal && !s.name.isEmpty {
                 var def: GlobalDefinition
@@ -417,8 +420,19 @@ struct Extraction {
                     def = GlobalDefinition(place: .section(object: o.index, section: s.section, value: Int(clamping: s.value)),
                                            rank: s.bind == ELFConst.STB_WEAK ? 1 : 0)
                 } else if s.isCommon {
-                    def = GlobalDefinition(place: .common(object: o.index), rank: 2,
-                                           size: Int(clamping: s.size), align: Int(clamping: max(s.value, 1)))
+                    let entry = o.symbolEntryOffset(s.index)
+                    guard s.size <= UInt64(TableEntry.maxSize) else {
+                        throw SpacerError.data(file: o.file, location: "byte \(entry + 16)",
+                                               expected: "a size of at most \(TableEntry.maxSize) bytes for common symbol \(s.name)",
+                                               found: "\(s.size)")
+                    }
+                    let align = max(s.value, 1)
+                    guard align <= UInt64(TableEntry.maxAlign), align & (align - 1) == 0 else {
+                        throw SpacerError.data(file: o.file, location: "byte \(entry + 8)",
+                                               expected: "a power-of-two alignment of at most \(TableEntry.maxAlign) for common symbol \(s.name)",
+                                               found: "\(s.value)")
+                    }
+                    def = GlobalDefinition(place: .common(object: o.index), rank: 2, size: Int(s.size), align: Int(align))
                 } else { continue }
                 if let old = globals[s.name] {
                     if old.rank == 2 && def.rank == 2 {  // tentative definitions merge: largest size and alignment
@@ -491,6 +505,10 @@ struct Extraction {
     private mutating func build(_ o: ObjectState, section s: Int, start: Int, size: Int, kind: EntryKind,
                                 name: String, binding: Binding) throws -> TableEntry {
         let sec = o.elf.sections[s]
+        guard size <= TableEntry.maxSize else {  // only NOBITS sections can claim more than the file holds
+            throw SpacerError.data(file: o.file, location: "byte \(o.elf.sectionHeaderOffset(s) + 32)",
+                                   expected: "a section of at most \(TableEntry.maxSize) bytes for row \(name)", found: "\(size) bytes")
+        }
         var bytes = kind == .bss ? [] : Array(o.elf.contents(of: s)[(sec.offset + start)..<(sec.offset + start + size)])
         var out: [Relocation] = []
         let all = try o.relocations(for: s)
@@ -531,10 +549,6 @@ struct Extraction {
                 return try locate(objects[obj], section: sec, value: value, addend: r.addend, type: type, named: true, fallback: name)
             case let .common(obj):
                 if shared[name] == nil {
-                    guard def.align & (def.align - 1) == 0 else {
-                        throw SpacerError.data(file: o.file, location: "byte \(o.symbolEntryOffset(r.symbol))",
-                                               expected: "a power-of-two alignment for common symbol \(name)", found: "\(def.align)")
-                    }
                     shared[name] = TableEntry(kind: .bss, name: name, object: objects[obj].input.objectName, section: "COMMON",
                                               binding: .global, order: 0, size: max(def.size, 1), align: def.align, hash: "")
                 }

@@ -109,6 +109,12 @@ public struct ELFObject: Sendable {
     /// that apply to it, in section order.
     public let relocationSections: [Int: [Int]]
 
+    /// File offset of the section header table (`e_shoff`); 0 when there are no sections.
+    public let sectionHeaderTable: Int
+
+    /// File offset of section `index`'s header, for error messages about its fields.
+    public func sectionHeaderOffset(_ index: Int) -> Int { sectionHeaderTable + 64 * index }
+
     private var reader: ByteReader { ByteReader(bytes: bytes, file: file) }
 
     /// Parses and validates `bytes` as an x86-64 ELF64 relocatable object.
@@ -161,7 +167,7 @@ public struct ELFObject: Sendable {
             guard shnum == 0 else {
                 throw SpacerError.data(file: file, location: "byte 40", expected: "a section header table offset (e_shoff)", found: "0 with \(shnum) sections")
             }
-            self.sections = []; self.symbols = []; self.relocationSections = [:]
+            self.sections = []; self.symbols = []; self.relocationSections = [:]; self.sectionHeaderTable = 0
             return
         }
         guard shentsize == 64 else {
@@ -278,6 +284,7 @@ public struct ELFObject: Sendable {
             relMap[Int(s.info), default: []].append(s.index)
         }
         self.sections = secs
+        self.sectionHeaderTable = shBase
         self.symbols = syms
         self.relocationSections = relMap
     }

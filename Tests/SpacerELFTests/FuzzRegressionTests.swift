@@ -40,4 +40,54 @@ struct FuzzRegressionTests {
         long.put(long.count - 64, at: 0x28, width: 8)
         #expect(dataError { _ = try extract(bytes: long, name: "long.o") }?.location == "byte 40")
     }
+
+    static let common = """
+        int common_thing;
+        static int big[4];
+        int h(int i) { common_thing++; big[i & 3] = i; return big[(i + 1) & 3]; }
+        """
+
+    func commonObject(_ s: Scratch) throws -> [UInt8] {
+        try s.compile("common", Self.common, flags: Toolchain.sectionFlags + ["-fcommon"])
+        return try s.bytes("common.o")
+    }
+
+    /// Fuzz crash cf6dca7a: a common symbol with st_size 0xf600000000000008 became a bss row of
+    /// size 9223372036854775807 that the table reader then refused, so `extract` wrote a table
+    /// `compare` could not read. A size above `TableEntry.maxSize` is now refused at the symbol.
+    @Test func hugeCommonSymbolIsRefusedAtItsSize() throws {
+        let s = try Scratch()
+        var bytes = try commonObject(s)
+        let elf = try ELFObject(bytes: bytes, file: "common.o")
+        let symtab = try #require(elf.sections.first { $0.type == ELFConst.SHT_SYMTAB })
+        let sym = try #require(elf.symbols.first { $0.name == "common_thing" })
+        #expect(sym.isCommon)
+        let at = symtab.offset + 24 * sym.index + 16
+        bytes.put(Int(bitPattern: 0xf600_0000_0000_0008), at: at, width: 8)
+        let e = dataError { _ = try extract(bytes: bytes, name: "c.o") }
+        #expect(e?.file == "c.o" && e?.location == "byte \(at)")
+        #expect(e?.expected == "a size of at most \(TableEntry.maxSize) bytes for common symbol common_thing")
+        #expect(e?.found == "\(UInt64(0xf600_0000_0000_0008))")
+        // A common alignment beyond what a table may hold (st_value holds it): refused too.
+        var aligned = try commonObject(s)
+        aligned.put(1 << 40, at: symtab.offset + 24 * sym.index + 8, width: 8)
+        let e2 = dataError { _ = try extract(bytes: aligned, name: "a.o") }
+        #expect(e2?.location == "byte \(symtab.offset + 24 * sym.index + 8)")
+        #expect(e2?.expected == "a power-of-two alignment of at most \(TableEntry.maxAlign) for common symbol common_thing")
+    }
+
+    /// Found while fixing the above (same class): a NOBITS section may claim up to 2^40 bytes
+    /// without any file bytes, and became a bss row as large. Refused at its sh_size field.
+    @Test func hugeBssSectionIsRefusedAtItsSize() throws {
+        let s = try Scratch()
+        var bytes = try commonObject(s)
+        let elf = try ELFObject(bytes: bytes, file: "common.o")
+        let bss = try #require(elf.sections.first { $0.name == ".bss.big" })
+        let at = bytes.u64(0x28) + 64 * bss.index + 32
+        bytes.put(1 << 39, at: at, width: 8)
+        let e = dataError { _ = try extract(bytes: bytes, name: "b.o") }
+        #expect(e?.file == "b.o" && e?.location == "byte \(at)")
+        #expect(e?.expected == "a section of at most \(TableEntry.maxSize) bytes for row big")
+        #expect(e?.found == "\(1 << 39) bytes")
+    }
 }
