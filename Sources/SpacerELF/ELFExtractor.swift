@@ -149,7 +149,13 @@ final class ObjectState {
         for s in elf.symbols where s.isInSection && !s.isLabel && s.type != ELFConst.STT_SECTION && s.type != ELFConst.STT_FILE {
             symbolsBySection[s.section, default: []].append(s.index)
         }
-        for sec in elf.sections where sec.index > 0 && sec.type != ELFConst.SHT_NULL && sec.isAlloc && sec.size > 0 {
+        for sec in elf.sections where sec.index > 0 && sec.type != ELFConst.SHT_NULL && sec.isAlloc {
+            // A row or a reference may be named after the section: it needs a name.
+            guard !sec.name.isEmpty else {
+                throw SpacerError.data(file: file, location: "byte \(elf.sectionHeaderOffset(sec.index))",
+                                       expected: "a name for allocated section \(sec.index) (sh_name)", found: "an empty name")
+            }
+            guard sec.size > 0 else { continue }
             if sec.isExecutable {
                 guard sec.type != ELFConst.SHT_NOBITS else { continue }
                 if Self.carves(sec) {
@@ -529,6 +535,11 @@ struct Extraction {
             }
             if kind != .bss { for i in off..<(off + type.width) { bytes[i] = 0 } }
             let (target, addend) = try resolve(o, r, type)
+            guard !target.isEmpty, !target.contains(" ") else {
+                throw SpacerError.data(file: o.file, location: "byte \(r.entryOffset)",
+                                       expected: "a relocation target with a name and no spaces (the relocs column is space-separated)",
+                                       found: "'\(target)'")
+            }
             out.append(Relocation(offset: off, type: type, target: target, addend: addend))
         }
         return TableEntry(kind: kind, name: name, object: o.input.objectName, section: sec.name, binding: binding,

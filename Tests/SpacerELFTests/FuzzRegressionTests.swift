@@ -90,4 +90,41 @@ struct FuzzRegressionTests {
         #expect(e?.expected == "a section of at most \(TableEntry.maxSize) bytes for row big")
         #expect(e?.found == "\(1 << 39) bytes")
     }
+
+    /// Fuzz crash 195bb16b: a function section and its symbol both without a name (name
+    /// offsets pointing at an empty string) gave a row with an empty name, which the table reader
+    /// refuses. An allocated section without a name is now refused at its sh_name field.
+    @Test func unnamedAllocatedSectionIsRefused() throws {
+        var bytes = try small()
+        let elf = try ELFObject(bytes: bytes, file: "small.o")
+        let text = try #require(elf.sections.first { $0.name == ".text.f" })
+        let symtab = try #require(elf.sections.first { $0.type == ELFConst.SHT_SYMTAB })
+        let f = try #require(elf.symbols.first { $0.name == "f" })
+        bytes.put(0, at: elf.sectionHeaderOffset(text.index), width: 4)   // sh_name -> ""
+        bytes.put(0, at: symtab.offset + 24 * f.index, width: 4)           // st_name -> ""
+        let e = dataError { _ = try extract(bytes: bytes, name: "anon.o") }
+        #expect(e?.file == "anon.o" && e?.location == "byte \(elf.sectionHeaderOffset(text.index))")
+        #expect(e?.expected == "a name for allocated section \(text.index) (sh_name)" && e?.found == "an empty name")
+    }
+
+    /// Found by reading the round trip the fuzzer checks (same class as 195bb16b): a relocation
+    /// target whose name holds a space cannot be written in the space-separated relocs column
+    /// (it would read back as two relocations). Refused at the relocation entry.
+    @Test func relocationTargetWithASpaceIsRefused() throws {
+        var bytes = try small()
+        let elf = try ELFObject(bytes: bytes, file: "small.o")
+        let names = try #require(elf.sections.first { $0.name == ".rodata.names" })
+        let symtab = try #require(elf.sections.first { $0.type == ELFConst.SHT_SYMTAB })
+        let strtab = elf.sections[Int(symtab.link)]
+        let sym = try #require(elf.symbols.first { $0.name == "names" })
+        // "names" -> "na es" in the symbol string table.
+        let nameAt = strtab.offset + bytes.u32(symtab.offset + 24 * sym.index) + 2
+        bytes[nameAt] = 0x20
+        let text = try #require(elf.sections.first { $0.name == ".text.f" })
+        let reloc = try #require(try elf.relocations(for: text.index).first { elf.symbols[$0.symbol].section == names.index })
+        let e = dataError { _ = try extract(bytes: bytes, name: "space.o") }
+        #expect(e?.file == "space.o" && e?.location == "byte \(reloc.entryOffset)")
+        #expect(e?.expected == "a relocation target with a name and no spaces (the relocs column is space-separated)")
+        #expect(e?.found == "'na es'")
+    }
 }
