@@ -19,14 +19,26 @@ public enum TableCSV {
         try parse(FileIO.readText(path), file: path)
     }
 
+    /// As `read(path:)`, with the line of each table's first row (for errors about a table as
+    /// a whole, such as a version that two files define).
+    public static func readWithLines(path: String) throws -> [(table: FunctionTable, line: Int)] {
+        try parseWithLines(FileIO.readText(path), file: path)
+    }
+
     /// Parses function tables from CSV text.
     ///
     /// - Throws: `SpacerError.data(file:location:expected:found:)` with `LINE:COLUMN` for: a
     ///   missing required or unknown column, a row with the wrong number of fields, a size that is
-    ///   not a whole number ≥ 1 (or beyond 2^40), an alignment that is not a power of two, an empty
+    ///   not a whole number from 1 to `TableEntry.maxSize`, an alignment that is not a power of two
+    ///   up to `TableEntry.maxAlign`, an empty
     ///   hash on a non-bss row, an unknown kind, binding or relocation type, a relocation whose
     ///   field lies outside its entry, two rows for one symbol of a table, or no rows at all.
     public static func parse(_ text: String, file: String) throws -> [FunctionTable] {
+        try parseWithLines(text, file: file).map(\.table)
+    }
+
+    /// As `parse(_:file:)`, with the line of each table's first row.
+    public static func parseWithLines(_ text: String, file: String) throws -> [(table: FunctionTable, line: Int)] {
         let csv = try CSVReader(text: text, file: file)
         guard let header = csv.records.first else {
             throw SpacerError.data(file: file, location: "1", expected: "a header row with columns \(required.joined(separator: ","))", found: "no rows")
@@ -45,7 +57,7 @@ public enum TableCSV {
             throw SpacerError.data(file: file, location: "\(header.line)", expected: "columns \(required.joined(separator: ",")) in the header", found: "no column \(missing.joined(separator: ", "))")
         }
         var order: [String] = []
-        var rowsByTable: [String: (lib: String, ver: String, entries: [TableEntry])] = [:]
+        var rowsByTable: [String: (lib: String, ver: String, line: Int, entries: [TableEntry])] = [:]
         var seen: Set<String> = []
         for rec in csv.records.dropFirst() {
             let line = rec.line
@@ -63,12 +75,12 @@ public enum TableCSV {
                 throw SpacerError.data(file: file, location: loc("kind"), expected: "kind func, rodata, data or bss", found: "'\(kindText)'")
             }
             let sizeText = field("size")!
-            guard let size = Int(sizeText), size >= 1, size <= 1 << 40 else {
-                throw SpacerError.data(file: file, location: loc("size"), expected: "a size in bytes, a whole number from 1 to 2^40", found: "'\(sizeText)'")
+            guard let size = Int(sizeText), size >= 1, size <= TableEntry.maxSize else {
+                throw SpacerError.data(file: file, location: loc("size"), expected: "a size in bytes, a whole number from 1 to \(TableEntry.maxSize)", found: "'\(sizeText)'")
             }
             let alignText = field("align")!
-            guard let align = Int(alignText), align >= 1, align <= 1 << 30, align & (align - 1) == 0 else {
-                throw SpacerError.data(file: file, location: loc("align"), expected: "an alignment in bytes, a power of two", found: "'\(alignText)'")
+            guard let align = Int(alignText), align >= 1, align <= TableEntry.maxAlign, align & (align - 1) == 0 else {
+                throw SpacerError.data(file: file, location: loc("align"), expected: "an alignment in bytes, a power of two from 1 to \(TableEntry.maxAlign)", found: "'\(alignText)'")
             }
             let hash = field("hash")!
             if hash.isEmpty && kind != .bss {
@@ -79,7 +91,7 @@ public enum TableCSV {
                 throw SpacerError.data(file: file, location: loc("binding"), expected: "binding global, local or weak", found: "'\(bindText)'")
             }
             let key = "\(library)\u{1}\(version)"
-            if rowsByTable[key] == nil { order.append(key); rowsByTable[key] = (library, version, []) }
+            if rowsByTable[key] == nil { order.append(key); rowsByTable[key] = (library, version, line, []) }
             let orderText = field("order") ?? ""
             let ord: Int
             if orderText.isEmpty { ord = rowsByTable[key]!.entries.count }
@@ -96,8 +108,10 @@ public enum TableCSV {
             }
             var relocs: [Relocation] = []
             if let r = field("relocs"), !r.isEmpty {
-                for part in r.split(separator: " ", omittingEmptySubsequences: true) {
-                    relocs.append(try parseRelocation(part, size: size, file: file, location: loc("relocs")))
+                // Split on bytes: a Character split misses a separator that a following
+                // combining mark joins into one grapheme cluster.
+                for part in r.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true) {
+                    relocs.append(try parseRelocation(Substring(part), size: size, file: file, location: loc("relocs")))
                 }
                 relocs.sort { ($0.offset, $0.type.rawValue) < ($1.offset, $1.type.rawValue) }
             }
@@ -110,12 +124,12 @@ public enum TableCSV {
         }
         return order.map { k in
             let t = rowsByTable[k]!
-            return FunctionTable(library: t.lib, version: t.ver, entries: t.entries, provenance: csv.comments)
+            return (FunctionTable(library: t.lib, version: t.ver, entries: t.entries, provenance: csv.comments), t.line)
         }
     }
 
     static func parseRelocation(_ s: Substring, size: Int, file: String, location: String) throws -> Relocation {
-        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+        let parts = s.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).map { Substring($0) }
         guard parts.count >= 4, let off = Int(parts[0]), let addend = Int64(parts[parts.count - 1]) else {
             throw SpacerError.data(file: file, location: location, expected: "a relocation offset:type:target:addend", found: "'\(s)'")
         }
@@ -124,7 +138,7 @@ public enum TableCSV {
         }
         let target = parts[2..<(parts.count - 1)].joined(separator: ":")
         guard !target.isEmpty else { throw SpacerError.data(file: file, location: location, expected: "a relocation target symbol", found: "'\(s)'") }
-        guard off >= 0, off + type.width <= size else {
+        guard off >= 0, off <= size - type.width else {  // no `off + width`: it may overflow
             throw SpacerError.data(file: file, location: location, expected: "a relocation field inside the entry's \(size) bytes", found: "'\(s)'")
         }
         return Relocation(offset: off, type: type, target: target, addend: addend)

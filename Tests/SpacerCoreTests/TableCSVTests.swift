@@ -21,7 +21,7 @@ import SpacerCore
 
     @Test func negativeSizeNamesFileLineAndColumn() {
         let text = "library,version,name,size,align,hash\nlib,1,f,-10,1,abc\n"
-        #expect(throws: SpacerError.data(file: "neg.csv", location: "2:4", expected: "a size in bytes, a whole number from 1 to 2^40", found: "'-10'")) {
+        #expect(throws: SpacerError.data(file: "neg.csv", location: "2:4", expected: "a size in bytes, a whole number from 1 to 268435456", found: "'-10'")) {
             try TableCSV.parse(text, file: "neg.csv")
         }
     }
@@ -50,5 +50,32 @@ import SpacerCore
         #expect(z.count < 2000)
         #expect(Array(try Gzip.decompress(z, file: "z.gz")) == payload)
         #expect(throws: SpacerError.self) { try Gzip.decompress(z.prefix(z.count / 2), file: "z.gz") }
+    }
+
+    /// Found probing hostile sizes for issue 6 (the fuzz-table target later hit the same trap):
+    /// a relocation offset near Int.max overflowed `offset + width` and trapped the process
+    /// (signal 4) instead of giving a data error.
+    @Test func relocationOffsetNearIntMaxIsADataError() {
+        let text = "library,version,name,size,align,hash,relocs\nlib,1,f,6,1,ab,9223372036854775807:pc32:g:-4\n"
+        #expect(throws: SpacerError.data(file: "o.csv", location: "2:7", expected: "a relocation field inside the entry's 6 bytes",
+                                         found: "'9223372036854775807:pc32:g:-4'")) {
+            try TableCSV.parse(text, file: "o.csv")
+        }
+    }
+
+    /// Fuzz crash c9cc7b2f (fuzz-elf): a relocation target starting with a combining mark
+    /// (U+031A) glued to the ':' before it into one Swift Character, so the reader's split on
+    /// ':' missed it and refused a table that `extract` had written. Relocations are now split
+    /// on bytes, not grapheme clusters.
+    @Test func relocationTargetStartingWithACombiningMarkReadsBack() throws {
+        let target = "\u{31A}t"
+        let table = FunctionTable(library: "lib", version: "1", entries: [
+            TableEntry(name: "f", order: 0, size: 32, align: 16, hash: "ab",
+                       relocations: [Relocation(offset: 16, type: .abs32s, target: target, addend: 0),
+                                     Relocation(offset: 20, type: .pc32, target: "\u{301}", addend: -4)]),
+        ])
+        let back = try TableCSV.parse(TableCSV.render([table]), file: "c.csv")
+        #expect(back[0].entries[0].relocations.map(\.target) == [target, "\u{301}"])
+        #expect(back[0].entries == table.entries)
     }
 }

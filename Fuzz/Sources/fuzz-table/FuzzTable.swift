@@ -20,7 +20,7 @@ public func fuzzTable(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         FuzzCheck.inputError(error, file: file, byteCount: Int.max)
         return 0
     }
-    let lines = text.reduce(into: 1) { n, c in if c == "\n" || c == "\r\n" { n += 1 } }
+    let lines = text.utf8.reduce(into: 1) { n, b in if b == 0x0a { n += 1 } }
     do { _ = try WorkloadCSV.parse(text, file: file) } catch { FuzzCheck.inputError(error, file: file, lineCount: lines) }
     let tables: [FunctionTable]
     do { tables = try TableCSV.parse(text, file: file) } catch {
