@@ -14,7 +14,9 @@ public struct CSVReader {
     public private(set) var comments: [String] = []
 
     /// Parses `text`, naming `file` in errors.
-    /// - Throws: `SpacerError.data` for an unterminated quote or a quote inside an unquoted field.
+    /// - Throws: `SpacerError.data` at `LINE:FIELD` (the 1-based field number, as every CSV
+    ///   error gives its column) for an unterminated quote, a quote inside an unquoted field, or
+    ///   text after a closing quote.
     public init(text: String, file: String) throws {
         var scalars = Array(text.unicodeScalars)
         if scalars.first == "\u{FEFF}" { scalars.removeFirst() }
@@ -53,12 +55,12 @@ public struct CSVReader {
                         field.append(c); i += 1
                     }
                     if i < n && !(scalars[i] == "," || scalars[i] == "\n" || scalars[i] == "\r") {
-                        throw SpacerError.data(file: file, location: "\(line)", expected: "a comma or line end after a quoted field", found: "'\(Character(scalars[i]))'")
+                        throw SpacerError.data(file: file, location: "\(line):\(col)", expected: "a comma or line end after a quoted field", found: "'\(Character(scalars[i]))'")
                     }
                 }
                 while i < n && scalars[i] != "," && scalars[i] != "\n" && !(scalars[i] == "\r" && i + 1 < n && scalars[i + 1] == "\n") {
                     if scalars[i] == "\"" {
-                        throw SpacerError.data(file: file, location: "\(line)", expected: "a quote only at the start of a field", found: "a quote inside field \(fields.count + 1)")
+                        throw SpacerError.data(file: file, location: "\(line):\(col)", expected: "a quote only at the start of a field", found: "a quote inside the field")
                     }
                     field.append(scalars[i]); i += 1
                 }
@@ -86,9 +88,24 @@ public enum FileIO {
     /// The file's bytes, gunzipped if they are gzip.
     /// - Throws: `.noInput` if the file cannot be opened; `.data` for a corrupt gzip stream.
     public static func read(_ path: String) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: path) else { throw SpacerError.noInput(path: path) }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+              let handle = FileHandle(forReadingAtPath: path) else { throw SpacerError.noInput(path: path) }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: maxInputBytes + 1) ?? Data() } catch {
+            throw SpacerError.io(path: path, underlying: "cannot read: \(error.localizedDescription)")
+        }
+        guard data.count <= maxInputBytes else {
+            throw SpacerError.data(file: path, location: "byte \(maxInputBytes)", expected: "an input of at most \(maxInputBytes) bytes", found: "more")
+        }
         return try decode(data, file: path)
     }
+
+    /// The most bytes an input file may hold, before and after gzip decompression (256 MiB; the
+    /// real SQLite tables are under 2 MiB). Keeps a hostile or mistaken input (a gzip bomb,
+    /// `/dev/zero`) from exhausting memory.
+    public static let maxInputBytes = 1 << 28
 
     /// The file as UTF-8 text (gunzipped if needed).
     /// - Throws: as `read`, plus `.data` if the bytes are not UTF-8.
@@ -101,7 +118,7 @@ public enum FileIO {
     /// - Throws: `.data` naming `file` for a corrupt or truncated gzip stream.
     public static func decode(_ data: Data, file: String) throws -> Data {
         if data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b {
-            return try Gzip.decompress(data, file: file)
+            return try Gzip.decompress(data, file: file, limit: maxInputBytes)
         }
         return data
     }
