@@ -40,8 +40,38 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
         var regions: [Region] = []
     }
 
+    /// Places every image. Copy choice is refined until it is sound: a copy is shared only while
+    /// every image that runs it gives each of its non-branch relocations (data references,
+    /// function addresses taken as values, pointers in data) the same value; the oldest version
+    /// that disagrees gets a fresh copy in its own delta region, and the check runs again (a new
+    /// copy can move a target for others). Direct branches whose target differs go through slots.
     public func place(_ w: Workload, context: PlacementContext) throws -> PlacementResult {
-        let ps = context.pageSize
+        var forced = Set<EntryRef>()
+        for _ in 0..<1000 {
+            var pass = layoutOnce(w, forced: forced, pageSize: context.pageSize)
+            let more = Self.divergentEntries(w, pass.layouts, pass.deltas)
+            if more.isEmpty || more.isSubset(of: forced) {
+                addTrampolinesAndPins(w, &pass, pageSize: context.pageSize)
+                return PlacementResult(layouts: pass.layouts)
+            }
+            forced.formUnion(more)
+        }
+        throw SpacerError.internalInvariant("spacer-delta: copy choice did not settle after 1000 rounds")
+    }
+
+    /// (table, entry): one entry of one library version.
+    struct EntryRef: Hashable { var table: Int; var entry: Int }
+
+    /// One layout pass: regions, copies and every image's addresses, before trampolines.
+    struct Pass {
+        var layouts: [ImageLayout]
+        var deltas: [DeltaRegion]
+        var roEnd: UInt64
+    }
+
+    /// Lays out every library's delta regions. An entry reuses the newest copy of its body
+    /// instance unless it is in `forced`, in which case its version places a fresh copy.
+    func layoutOnce(_ w: Workload, forced: Set<EntryRef>, pageSize ps: Int) -> Pass {
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }
         let users = w.libraries.map { lib in w.images.filter { $0.tables.contains { w.tables[$0].library == lib } }.count }
         let libs = w.libraries.indices.sorted { (users[$0], -$0) > (users[$1], -$1) }.map { w.libraries[$0] }
@@ -51,19 +81,27 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
         var rwCursor = AddressMap.writableBase
         for lib in libs {
             let versions = w.versions(of: lib)
-            // Address of each placed body instance of this library, with the (table, entry) of its copy.
-            var placed: [Int32: (address: UInt64, table: Int, entry: Int, region: Int)] = [:]
+            // Newest copy of each body instance of this library.
+            var placed: [Int32: UInt64] = [:]
+            var own: [Int: [UInt64]] = [:]   // table -> address of each entry
             for (j, t) in versions.enumerated() {
                 var region = DeltaRegion(library: lib, table: t)
                 let table = w.tables[t]
                 let ids = w.bodyInstanceIDs[t]
+                var addr = [UInt64](repeating: 0, count: table.entries.count)
+                for (e, b) in ids.enumerated() where !forced.contains(EntryRef(table: t, entry: e)) {
+                    if let a = placed[b] { addr[e] = a }
+                }
                 for (zone, kinds) in [(0, [EntryKind.function, .rodata]), (1, [.data, .bss])] {
                     let start = alignUp(zone == 0 ? roCursor : rwCursor, ps)
                     var c = start
+                    var fresh = Set<Int32>()   // body instances already copied into this region
                     for kind in kinds {
-                        for (e, entry) in table.entries.enumerated() where entry.kind == kind && placed[ids[e]] == nil {
+                        for (e, entry) in table.entries.enumerated() where entry.kind == kind && addr[e] == 0 {
+                            if fresh.contains(ids[e]) { continue }
                             c = alignUp(c, entry.align)
-                            placed[ids[e]] = (c, t, e, deltas.count)
+                            placed[ids[e]] = c
+                            fresh.insert(ids[e])
                             region.copies.append((e, c))
                             c += UInt64(entry.size)
                         }
@@ -73,22 +111,20 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
                     }
                     if zone == 0 { roCursor = c } else { rwCursor = c }
                 }
+                for (e, b) in ids.enumerated() where addr[e] == 0 { addr[e] = placed[b]! }
+                own[t] = addr
                 // Images holding version j or later map this region.
                 region.images = w.images.indices.filter { i in
                     w.images[i].tables.contains { versions.firstIndex(of: $0).map { $0 >= j } ?? false }
                 }
                 deltas.append(region)
             }
-            // Own entries of every image: the copy of their body instance.
+            // Own entries of every image, and the dead copies of the regions it maps.
             for (i, img) in w.images.enumerated() {
                 guard let k = img.tables.firstIndex(where: { w.tables[$0].library == lib }) else { continue }
                 let t = img.tables[k]
-                var used = Set<UInt64>()
-                for (e, b) in w.bodyInstanceIDs[t].enumerated() {
-                    let a = placed[b]!.address
-                    layouts[i].addresses[k][e] = a
-                    used.insert(a)
-                }
+                layouts[i].addresses[k] = own[t]!
+                let used = Set(own[t]!)
                 let j = versions.firstIndex(of: t)!
                 for r in deltas.indices where deltas[r].library == lib && versions.firstIndex(of: deltas[r].table)! <= j {
                     layouts[i].regions += deltas[r].regions
@@ -98,29 +134,85 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
                 }
             }
         }
-
         if mapUsedOnly {
             for i in w.images.indices { layouts[i] = Self.unmapDeadPages(w, image: i, layouts[i], pageSize: ps) }
         }
+        return Pass(layouts: layouts, deltas: deltas, roEnd: roCursor)
+    }
 
-        // Trampolines: a field of shared code whose target differs between the images that map it.
+    /// The entries that must get a fresh copy: for each copy, and each of its relocations that may
+    /// not go through a slot, the oldest version among the images that run the copy whose value
+    /// differs from the value the copy's own version gives it.
+    static func divergentEntries(_ w: Workload, _ layouts: [ImageLayout], _ deltas: [DeltaRegion]) -> Set<EntryRef> {
         let resolvers = w.images.indices.map { SymbolResolver(workload: w, image: $0, layout: layouts[$0]) }
-        var tableCursor = max(AddressMap.trampolineBase, alignUp(roCursor, ps))
+        // Who runs the copy at each address: (image, table, entry).
+        var runners: [UInt64: [(image: Int, table: Int, entry: Int)]] = [:]
+        for (i, img) in w.images.enumerated() {
+            for (k, t) in img.tables.enumerated() {
+                for (e, a) in layouts[i].addresses[k].enumerated() where a != ImageLayout.removed { runners[a, default: []].append((i, t, e)) }
+            }
+        }
+        var out = Set<EntryRef>()
         for d in deltas where d.images.count >= 2 {
+            let versions = w.versions(of: d.library)
+            for c in d.copies {
+                guard let run = runners[c.address], run.count >= 2 else { continue }
+                let entry = w.tables[d.table].entries[c.entry]
+                guard !entry.relocations.isEmpty else { continue }
+                let creator = run.first { $0.table == d.table } ?? run[0]
+                var worst: (rank: Int, ref: EntryRef)? = nil
+                for (r, _) in entry.relocations.enumerated() where !w.isSlottable(table: d.table, entry: c.entry, relocation: r) {
+                    let s = w.targetSymbols[d.table][c.entry][r]
+                    let v0 = resolvers[creator.image].resolve(s)
+                    for u in run where u.table != creator.table && resolvers[u.image].resolve(s) != v0 {
+                        let rank = versions.firstIndex(of: u.table) ?? Int.max
+                        if worst == nil || rank < worst!.rank { worst = (rank, EntryRef(table: u.table, entry: u.entry)) }
+                    }
+                }
+                if let worst { out.insert(worst.ref) }
+            }
+        }
+        return out
+    }
+
+    /// Slots for direct branches of shared copies whose target differs between the images that
+    /// run the copy; pins for every other field of a dead copy whose value differs from the value
+    /// the images that run the copy give it (dead code never runs, so any value is sound, and
+    /// the pinned one keeps its page identical).
+    func addTrampolinesAndPins(_ w: Workload, _ pass: inout Pass, pageSize ps: Int) {
+        let resolvers = w.images.indices.map { SymbolResolver(workload: w, image: $0, layout: pass.layouts[$0]) }
+        var runners: [UInt64: [Int]] = [:]
+        for (i, img) in w.images.enumerated() {
+            for (k, _) in img.tables.enumerated() {
+                for a in pass.layouts[i].addresses[k] where a != ImageLayout.removed { runners[a, default: []].append(i) }
+            }
+        }
+        let mappedDead: [Set<UInt64>] = pass.layouts.map { Set($0.extraCopies.map(\.address)) }
+        var tableCursor = max(AddressMap.trampolineBase, alignUp(pass.roEnd, ps))
+        for d in pass.deltas where d.images.count >= 2 {
             var slotOf: [TrampolineSlot: Int] = [:]
             var slots: [TrampolineSlot] = []
-            var fieldSlot: [(UInt64, Int)] = []
+            var fieldSlot: [(copy: UInt64, field: UInt64, slot: Int)] = []
             for c in d.copies {
                 let entry = w.tables[d.table].entries[c.entry]
                 let targets = w.targetSymbols[d.table][c.entry]
+                let run = runners[c.address] ?? []
                 for (r, rel) in entry.relocations.enumerated() {
                     let s = targets[r]
-                    let a0 = resolvers[d.images[0]].resolve(s)
-                    guard d.images.dropFirst().contains(where: { resolvers[$0].resolve(s) != a0 }) else { continue }
+                    let field = c.address + UInt64(rel.offset)
+                    let live = run.map { resolvers[$0].resolve(s) }
+                    if let v = live.first, live.allSatisfy({ $0 == v }) {
+                        for i in d.images where mappedDead[i].contains(c.address) && resolvers[i].resolve(s) != v {
+                            pass.layouts[i].redirects[field] = v
+                        }
+                        continue
+                    }
+                    // Live values differ: only a direct branch gets here (divergentEntries made
+                    // fresh copies for everything else).
                     let slot = TrampolineSlot(target: s, addend: rel.addend)
                     let n: Int
                     if let x = slotOf[slot] { n = x } else { n = slots.count; slotOf[slot] = n; slots.append(slot) }
-                    fieldSlot.append((c.address + UInt64(rel.offset), n))
+                    fieldSlot.append((c.address, field, n))
                 }
             }
             guard !slots.isEmpty else { continue }
@@ -129,12 +221,14 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
             tableCursor = base + UInt64(reserved)
             let tt = TrampolineTable(address: base, slotSize: slotSize, slots: slots, reservedBytes: reserved, contentKeyed: sharedTables)
             for i in d.images {
-                layouts[i].trampolines.append(tt)
-                layouts[i].regions.append(Region(name: "ind:\(d.library)@\(w.tables[d.table].version)", start: base, size: UInt64(reserved), pageAligned: true))
-                for (field, n) in fieldSlot { layouts[i].redirects[field] = base + UInt64(n * slotSize) }
+                pass.layouts[i].trampolines.append(tt)
+                pass.layouts[i].regions.append(Region(name: "ind:\(d.library)@\(w.tables[d.table].version)", start: base, size: UInt64(reserved), pageAligned: true))
+                // Every image that maps the copy (runs it, or keeps it as a mapped dead copy).
+                for f in fieldSlot where mappedDead[i].contains(f.copy) || (runners[f.copy]?.contains(i) ?? false) {
+                    pass.layouts[i].redirects[f.field] = base + UInt64(f.slot * slotSize)
+                }
             }
         }
-        return PlacementResult(layouts: layouts)
     }
 
     /// Issue 7 refinement (a): keep mapped only the pages that hold an entry image `i` uses, plus

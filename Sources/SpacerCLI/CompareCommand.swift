@@ -5,6 +5,9 @@ import SpacerIO
 import SpacerSimulator
 import SpacerStrategies
 
+extension DedupModel: ExpressibleByArgument {}
+extension XrefMode: ExpressibleByArgument {}
+
 /// Output formats of `compare`.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
 
@@ -22,8 +25,8 @@ struct CompareCommand: ParsableCommand {
         Examples:
           spacer-sim compare --strategies default,spacer-delta --page-size 16384
           spacer-sim compare --tables my.csv --workload my-workload.csv --format csv
-          spacer-sim compare --strategies 'spacer-delta,spacer-delta[shared-tables=true]'
-          spacer-sim compare --xrefs ignore      # upper bound: relocation values not part of pages
+          spacer-sim compare --strategies 'default,spacer-delta[shared-tables=true]'
+          spacer-sim compare --xrefs ignore   # an upper bound: no relocation values
         """)
 
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Function-table CSV files or folders (default: datasets/real).", valueName: "path"))
@@ -42,13 +45,13 @@ struct CompareCommand: ParsableCommand {
     var pageSize = 4096
 
     @Option(help: "Dedup model: ksm (every page may merge) or loader (read-only pages from a shared pool).")
-    var dedup: String = "ksm"
+    var dedup: DedupModel = .ksm
 
     @Option(help: "KSM max_page_sharing: sharers per frame before another frame is needed.")
     var maxPageSharing = 256
 
     @Option(help: "resolve: relocation values are part of page content; ignore: an upper bound, labelled so.")
-    var xrefs: String = "resolve"
+    var xrefs: XrefMode = .resolve
 
     @Option(help: "Seed for randomised strategies.")
     var seed: UInt64 = 1
@@ -75,8 +78,6 @@ struct CompareCommand: ParsableCommand {
         guard pageSize >= 4096, pageSize & (pageSize - 1) == 0 else {
             throw ValidationError("--page-size must be a power of two ≥ 4096, found \(pageSize)")
         }
-        guard DedupModel(rawValue: dedup) != nil else { throw ValidationError("--dedup must be ksm or loader, found '\(dedup)'") }
-        guard XrefMode(rawValue: xrefs) != nil else { throw ValidationError("--xrefs must be resolve or ignore, found '\(xrefs)'") }
         guard maxPageSharing >= 2 else { throw ValidationError("--max-page-sharing must be ≥ 2, found \(maxPageSharing)") }
         guard timeLimit >= 0 else { throw ValidationError("--time-limit must be ≥ 0") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1, found \(jobs)") }
@@ -141,8 +142,7 @@ struct CompareCommand: ParsableCommand {
             let rows = try WorkloadCSV.read(path: wpath)
             let loaded = try Runner.loadTables(tpaths)
             let w = try Workload(rows: rows, tables: loaded, source: wpath)
-            let options = SimulationOptions(pageSize: pageSize, dedup: DedupModel(rawValue: dedup)!,
-                                            maxPageSharing: maxPageSharing, xrefs: XrefMode(rawValue: xrefs)!)
+            let options = SimulationOptions(pageSize: pageSize, dedup: dedup, maxPageSharing: maxPageSharing, xrefs: xrefs)
             let tty = isatty(2) != 0
             var progress: (@Sendable (String) -> Void)? = nil
             if tty { progress = { (s: String) in note("  " + s) } }
@@ -160,7 +160,7 @@ struct CompareCommand: ParsableCommand {
                                           toolVersion: spacerSimVersion, gitCommit: currentGitCommit())
             switch format {
             case .table:
-                print("workload \(wpath): \(w.images.count) images, \(w.totalInstances) instances, \(w.tables.count) tables; page \(pageSize) B, dedup \(dedup), xrefs \(xrefs == "ignore" ? "ignore (UPPER BOUND on sharing)" : "resolve"); lower bound \(results.first?.metrics.lowerBoundFrames ?? 0) frames")
+                print("workload \(wpath): \(w.images.count) images, \(w.totalInstances) instances, \(w.tables.count) tables; page \(pageSize) B, dedup \(dedup.rawValue), xrefs \(xrefs == .ignore ? "ignore (UPPER BOUND on sharing)" : "resolve"); lower bound \(results.first?.metrics.lowerBoundFrames ?? 0) frames")
                 print(ResultTable.text(results, ctx), terminator: "")
             case .csv: print(ResultTable.csv(results, ctx), terminator: "")
             case .json: print(ResultTable.json(results, ctx), terminator: "")

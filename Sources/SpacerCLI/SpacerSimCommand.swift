@@ -20,7 +20,7 @@ public struct SpacerSimCommand: ParsableCommand {
         Exit status: 0 ok, 64 usage, 65 bad input data, 66 missing input, 70 internal error, 74 I/O error.
         """,
         version: spacerSimVersion,
-        subcommands: [CompareCommand.self, StrategiesCommand.self, ExtractCommand.self])
+        subcommands: [CompareCommand.self, StrategiesCommand.self, ExtractCommand.self, PlaceCommand.self, MeasureCommand.self])
     public init() {}
 }
 

@@ -68,6 +68,18 @@ public struct Relocation: Hashable, Sendable {
         self.offset = offset; self.type = type; self.target = target; self.addend = addend
     }
 
+    /// Whether the field has the shape of a direct branch's rel32 (a `call`, `jmp` or `jcc` to a
+    /// symbol): `plt32` or `pc32` with addend −4, so that the branch lands exactly on `S`.
+    ///
+    /// Only such a field may be sent through a jump slot (`TrampolineSlot`): the branch then
+    /// lands on the slot, whose `jmp` continues to the target. A data reference or a function's
+    /// address taken as a value must never go through a slot (the slot is code, not the data, and
+    /// `&f` would no longer compare equal to `&f` taken elsewhere). The shape is necessary, not
+    /// sufficient (`lea f(%rip)` has it too); the target must also be a function
+    /// (`Workload.symbolIsFunction`), and `place --emit-ld` checks the opcode byte (E8, E9,
+    /// 0F 80–8F) in the object before it emits a slot.
+    public var hasDirectBranchShape: Bool { (type == .plt32 || type == .pc32) && addend == -4 }
+
     /// Table spelling `offset:type:target:addend`.
     public var encoded: String { "\(offset):\(type.rawValue):\(target):\(addend)" }
 }

@@ -57,6 +57,10 @@ public struct Workload: Sendable {
     public let symbolNames: [String]
     /// Whether a symbol id is defined by no table of the workload.
     public let symbolIsExternal: [Bool]
+    /// Whether a symbol id is defined by a function entry (`kind == .function`) of some table, or
+    /// is external (a libc call, say); false for symbols only data entries define. With
+    /// `Relocation.hasDirectBranchShape` it decides which fields may go through a jump slot.
+    public let symbolIsFunction: [Bool]
     public let bodyCount: Int
     public let bodyInstanceCount: Int
     public let contentCount: Int
@@ -136,13 +140,13 @@ public struct Workload: Sendable {
         self.libraries = libraries
 
         // Interning, in deterministic (table, entry) order.
-        var bodies: [String: Int32] = [:], contents: [String: Int32] = [:], bodyInst: [BodyInstanceKey: Int32] = [:]
+        var bodies: [BodyKey: Int32] = [:], contents: [ContentKey: Int32] = [:], bodyInst: [BodyInstanceKey: Int32] = [:]
         let libraryIndex = Dictionary(uniqueKeysWithValues: libraries.enumerated().map { ($1, Int32($0)) })
         var symbols: [String: Int32] = [:], names: [String] = []
-        var defined: [Bool] = []
+        var defined: [Bool] = [], definedAsData: [Bool] = []
         func symbol(_ key: String, _ name: String, define: Bool) -> Int32 {
             if let s = symbols[key] { if define { defined[Int(s)] = true }; return s }
-            let s = Int32(names.count); symbols[key] = s; names.append(name); defined.append(define); return s
+            let s = Int32(names.count); symbols[key] = s; names.append(name); defined.append(define); definedAsData.append(false); return s
         }
         var bodyIDs: [[Int32]] = [], instIDs: [[Int32]] = [], contentIDs: [[Int32]] = []
         var symbolIDs: [[Int32]] = [], targets: [[[Int32]]] = []
@@ -161,12 +165,11 @@ public struct Workload: Sendable {
             var seen: [Int32: Int32] = [:]
             b.reserveCapacity(t.entries.count)
             for entry in t.entries {
-                let ck = entry.kind == .bss ? nil : "\(entry.kind.rawValue)|\(entry.hash)|\(entry.size)"
+                let ck = entry.kind == .bss ? nil : ContentKey(kind: entry.kind, hash: entry.hash, size: entry.size)
                 let cid: Int32
                 if let ck { if let x = contents[ck] { cid = x } else { cid = Int32(contents.count); contents[ck] = cid } }
                 else { cid = Workload.zeroContent }
-                var bk = "\(entry.kind.rawValue)|\(entry.hash)|\(entry.size)|\(entry.align)|"
-                for r in entry.relocations { bk += r.encoded; bk += " " }
+                let bk = BodyKey(content: ContentKey(kind: entry.kind, hash: entry.hash, size: entry.size), align: entry.align, relocations: entry.relocations)
                 let bid: Int32
                 if let x = bodies[bk] { bid = x } else { bid = Int32(bodies.count); bodies[bk] = bid }
                 let occ = seen[bid, default: 0]; seen[bid] = occ + 1
@@ -174,7 +177,9 @@ public struct Workload: Sendable {
                 let iid: Int32
                 if let x = bodyInst[ik] { iid = x } else { iid = Int32(bodyInst.count); bodyInst[ik] = iid }
                 b.append(bid); bi.append(iid); c.append(cid)
-                s.append(symbol(key(object: entry.object, name: entry.name), entry.name, define: true))
+                let sid = symbol(key(object: entry.object, name: entry.name), entry.name, define: true)
+                if entry.kind != .function { definedAsData[Int(sid)] = true }
+                s.append(sid)
                 tg.append(entry.relocations.map { symbol(key(object: entry.object, name: $0.target), $0.target, define: false) })
             }
             bodyIDs.append(b); instIDs.append(bi); contentIDs.append(c); symbolIDs.append(s); targets.append(tg)
@@ -182,6 +187,7 @@ public struct Workload: Sendable {
         self.bodyIDs = bodyIDs; self.bodyInstanceIDs = instIDs; self.contentIDs = contentIDs
         self.symbolIDs = symbolIDs; self.targetSymbols = targets
         self.symbolNames = names; self.symbolIsExternal = defined.map { !$0 }
+        self.symbolIsFunction = definedAsData.map { !$0 }
         self.bodyCount = bodies.count; self.bodyInstanceCount = bodyInst.count; self.contentCount = contents.count
     }
 
@@ -196,10 +202,20 @@ public struct Workload: Sendable {
         images.indices.filter { images[$0].tables.contains(t) }
     }
 
+    /// Whether relocation `r` of entry `e` of table `t` may be sent through a jump slot: the entry
+    /// is code, the field has a direct branch's shape (`Relocation.hasDirectBranchShape`) and its
+    /// target is a function or external.
+    public func isSlottable(table t: Int, entry e: Int, relocation r: Int) -> Bool {
+        let entry = tables[t].entries[e]
+        return entry.kind == .function && entry.relocations[r].hasDirectBranchShape && symbolIsFunction[Int(targetSymbols[t][e][r])]
+    }
+
     /// Total instances over all images.
     public var totalInstances: Int { images.reduce(0) { $0 + $1.instances } }
 }
 
+private struct ContentKey: Hashable { var kind: EntryKind; var hash: String; var size: Int }
+private struct BodyKey: Hashable { var content: ContentKey; var align: Int; var relocations: [Relocation] }
 private struct BodyInstanceKey: Hashable { var library: Int32; var body: Int32; var occurrence: Int32 }
 
 private func tables_lib(_ available: [FunctionTable], _ used: [Int], _ local: Int) -> String {

@@ -97,12 +97,31 @@ public enum ELFExtractor {
     ///   relocation type spacer-sim does not model, a relocation field that crosses a function's
     ///   end or lies between carved functions, or a symbol that runs past its section.
     public static func extract(_ inputs: [ObjectInput]) throws -> [TableEntry] {
+        try extractWithSources(inputs).entries
+    }
+
+    /// Where the bytes of one row come from: `size` bytes at `start` of section `section` of
+    /// object `object` (an index into the inputs). Rows of common symbols (bss with no section)
+    /// have no source.
+    public struct RowSource: Sendable, Hashable {
+        public var object: Int
+        public var section: Int
+        public var start: Int
+        public var size: Int
+        /// Whether the section was carved into several functions (a plain `.text`): the assembler
+        /// may have resolved references between them, so they cannot move apart.
+        public var carvedWithOthers: Bool
+    }
+
+    /// As `extract(_:)`, also returning each row's source (parallel to `entries`) and the parsed
+    /// objects, for tools that need the bytes (`place --emit-ld`).
+    public static func extractWithSources(_ inputs: [ObjectInput]) throws -> (entries: [TableEntry], sources: [RowSource?], objects: [ELFObject]) {
         var x = Extraction()
         for (i, input) in inputs.enumerated() {
             x.objects.append(try ObjectState(index: i, input: input))
         }
         try x.run()
-        return x.result
+        return (x.result, x.resultSources, x.objects.map(\.elf))
     }
 }
 
@@ -291,10 +310,13 @@ final class ObjectState {
         return st.offset + 24 * i
     }
 
-    /// Whether a section is split into `str.*`/`cst*.*` literal rows.
+    /// Whether a section is split into `str.*`/`cst*.*` literal rows. A mergeable section with
+    /// relocations (gcc puts pairs of string addresses into `.rodata.cst8`/`.cst16` without
+    /// -fPIC) is not: its pieces are not plain bytes, so it stays one data row with its
+    /// relocations (a literal row carries none, and moving such a piece would lose the pointers).
     func isLiteralSection(_ sec: ELFSection) -> Bool {
         sec.isAlloc && !sec.isExecutable && sec.isMerge && sec.type == ELFConst.SHT_PROGBITS
-            && (sec.isStrings || sec.entsize > 0)
+            && (sec.isStrings || sec.entsize > 0) && (elf.relocationSections[sec.index] ?? []).allSatisfy { elf.sections[$0].size == 0 }
     }
 
     /// The row holding offset `probe` of executable section `section` (the last row starting at
@@ -373,7 +395,10 @@ struct Extraction {
     var pendingData: [RowKey] = []
     /// Library-wide rows (`str.*`, `cst*.*`, common symbols) by name.
     var shared: [String: TableEntry] = [:]
+    /// Source of each library-wide literal row (its first occurrence).
+    var sharedSources: [String: ELFExtractor.RowSource] = [:]
     var result: [TableEntry] = []
+    var resultSources: [ELFExtractor.RowSource?] = []
 
     mutating func run() throws {
         try collectGlobals()
@@ -400,18 +425,21 @@ struct Extraction {
         var placed: Set<String> = []
         for key in rows.keys.sorted() {
             let entry = rows[key]!
-            append(entry)
+            let o = objects[key.object]
+            append(entry, ELFExtractor.RowSource(object: key.object, section: key.section, start: key.start, size: entry.size,
+                                                 carvedWithOthers: o.carved.contains(key.section) && (o.codeRows[key.section]?.count ?? 0) > 1))
             for r in entry.relocations where shared[r.target] != nil && !placed.contains(r.target) {
                 placed.insert(r.target)
-                append(shared[r.target]!)
+                append(shared[r.target]!, sharedSources[r.target])
             }
         }
     }
 
-    private mutating func append(_ e: TableEntry) {
+    private mutating func append(_ e: TableEntry, _ source: ELFExtractor.RowSource?) {
         var e = e
         e.order = result.count
         result.append(e)
+        resultSources.append(source)
     }
 
     /// Records, for every GLOBAL/WEAK name, the definition the link keeps.
@@ -596,6 +624,7 @@ struct Extraction {
             } else {
                 shared[literal] = TableEntry(kind: .rodata, name: literal, object: "", section: sec.name, binding: .local,
                                              order: 0, size: piece.count, align: sec.align, hash: hash)
+                sharedSources[literal] = ELFExtractor.RowSource(object: o.index, section: s, start: piece.lowerBound, size: piece.count, carvedWithOthers: false)
             }
             return (literal, addend &+ Int64(v - piece.lowerBound))
         }

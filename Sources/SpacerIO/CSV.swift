@@ -18,56 +18,71 @@ public struct CSVReader {
     ///   error gives its column) for an unterminated quote, a quote inside an unquoted field, or
     ///   text after a closing quote.
     public init(text: String, file: String) throws {
-        var scalars = Array(text.unicodeScalars)
-        if scalars.first == "\u{FEFF}" { scalars.removeFirst() }
+        var text = text
+        let parsed = try text.withUTF8 { try CSVReader(utf8: $0, file: file) }
+        self = parsed
+    }
+
+    /// Parses UTF-8 bytes, naming `file` in errors (the fast path: no per-character `String` work).
+    /// - Throws: as `init(text:file:)`.
+    public init(utf8 bytes: UnsafeBufferPointer<UInt8>, file: String) throws {
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+        let n = bytes.count
         var i = 0, line = 1
-        let n = scalars.count
+        if n >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { i = 3 }   // byte-order mark
+        func string(_ a: Int, _ b: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[a..<b]), as: UTF8.self) }
         while i < n {
-            // Start of a record.
-            if scalars[i] == "#" {
+            if bytes[i] == UInt8(ascii: "#") {
                 var j = i + 1
-                while j < n && scalars[j] != "\n" { j += 1 }
-                var c = String(String.UnicodeScalarView(scalars[(i + 1)..<j]))
-                if c.hasSuffix("\r") { c.removeLast() }
-                comments.append(c.hasPrefix(" ") ? String(c.dropFirst()) : c)
+                while j < n && bytes[j] != lf { j += 1 }
+                var e = j
+                if e > i + 1 && bytes[e - 1] == cr { e -= 1 }
+                var b = i + 1
+                if b < e && bytes[b] == UInt8(ascii: " ") { b += 1 }
+                comments.append(string(b, e))
                 i = j + 1; line += 1; continue
             }
-            if scalars[i] == "\n" { i += 1; line += 1; continue }
-            if scalars[i] == "\r" && i + 1 < n && scalars[i + 1] == "\n" { i += 2; line += 1; continue }
+            if bytes[i] == lf { i += 1; line += 1; continue }
+            if bytes[i] == cr && i + 1 < n && bytes[i + 1] == lf { i += 2; line += 1; continue }
             let startLine = line
             var fields: [String] = []
-            var field = String.UnicodeScalarView()
             var col = 1
-            recordLoop: while true {
-                if i < n && scalars[i] == "\"" {
+            while true {
+                if i < n && bytes[i] == quote {
                     let qline = line, qcol = col
                     i += 1
+                    var field: [UInt8] = []
                     while true {
                         guard i < n else {
                             throw SpacerError.data(file: file, location: "\(qline):\(qcol)", expected: "a closing quote", found: "end of file")
                         }
-                        let c = scalars[i]
-                        if c == "\"" {
-                            if i + 1 < n && scalars[i + 1] == "\"" { field.append("\""); i += 2; continue }
+                        let c = bytes[i]
+                        if c == quote {
+                            if i + 1 < n && bytes[i + 1] == quote { field.append(quote); i += 2; continue }
                             i += 1; break
                         }
-                        if c == "\n" { line += 1 }
+                        if c == lf { line += 1 }
                         field.append(c); i += 1
                     }
-                    if i < n && !(scalars[i] == "," || scalars[i] == "\n" || scalars[i] == "\r") {
-                        throw SpacerError.data(file: file, location: "\(line):\(col)", expected: "a comma or line end after a quoted field", found: "'\(Character(scalars[i]))'")
+                    if i < n && !(bytes[i] == comma || bytes[i] == lf || bytes[i] == cr) {
+                        throw SpacerError.data(file: file, location: "\(line):\(col)", expected: "a comma or line end after a quoted field",
+                                               found: "'\(string(i, min(i + 1, n)))'")
                     }
-                }
-                while i < n && scalars[i] != "," && scalars[i] != "\n" && !(scalars[i] == "\r" && i + 1 < n && scalars[i + 1] == "\n") {
-                    if scalars[i] == "\"" {
-                        throw SpacerError.data(file: file, location: "\(line):\(col)", expected: "a quote only at the start of a field", found: "a quote inside the field")
+                    fields.append(String(decoding: field, as: UTF8.self))
+                } else {
+                    let a = i
+                    while i < n && bytes[i] != comma && bytes[i] != lf && !(bytes[i] == cr && i + 1 < n && bytes[i + 1] == lf) {
+                        if bytes[i] == quote {
+                            throw SpacerError.data(file: file, location: "\(line):\(col)", expected: "a quote only at the start of a field", found: "a quote inside the field")
+                        }
+                        i += 1
                     }
-                    field.append(scalars[i]); i += 1
+                    fields.append(string(a, i))
                 }
-                fields.append(String(field)); field = String.UnicodeScalarView(); col += 1
-                if i < n && scalars[i] == "," { i += 1; continue recordLoop }
-                if i < n && scalars[i] == "\r" { i += 1 }
-                if i < n && scalars[i] == "\n" { i += 1; line += 1 }
+                col += 1
+                if i < n && bytes[i] == comma { i += 1; continue }
+                if i < n && bytes[i] == cr { i += 1 }
+                if i < n && bytes[i] == lf { i += 1; line += 1 }
                 break
             }
             records.append(Record(fields: fields, line: startLine))
@@ -115,7 +130,8 @@ public enum FileIO {
 
     /// `data` gunzipped if it starts with the gzip magic (1f 8b), else unchanged; what `read`
     /// does after opening the file.
-    /// - Throws: `.data` naming `file` for a corrupt or truncated gzip stream.
+    /// - Throws: `.data` naming `file` for a corrupt or truncated gzip stream, or one that
+    ///   decompresses to more than `maxInputBytes`.
     public static func decode(_ data: Data, file: String) throws -> Data {
         if data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b {
             return try Gzip.decompress(data, file: file, limit: maxInputBytes)
@@ -166,6 +182,34 @@ public enum FileIO {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try out.write(to: url, options: .atomic)
         } catch {
+            throw SpacerError.io(path: path, underlying: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes `files` (name relative to the folder, bytes) into a fresh sibling folder of `path`,
+    /// then swaps it in place of `path` (whose old contents are removed). A failure leaves `path`
+    /// as it was.
+    /// - Throws: `SpacerError.io` naming the path.
+    public static func replaceDirectory(_ path: String, with files: [(String, [UInt8])]) throws {
+        let fm = FileManager.default
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let parent = url.deletingLastPathComponent()
+        let tmp = parent.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do {
+            try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+            if fm.fileExists(atPath: tmp.path) { try fm.removeItem(at: tmp) }
+            try fm.createDirectory(at: tmp, withIntermediateDirectories: false)
+            for (name, bytes) in files { try Data(bytes).write(to: tmp.appendingPathComponent(name)) }
+            if fm.fileExists(atPath: url.path) {
+                let old = parent.appendingPathComponent(".\(url.lastPathComponent).old-\(getpid())")
+                try fm.moveItem(at: url, to: old)
+                try fm.moveItem(at: tmp, to: url)
+                try? fm.removeItem(at: old)
+            } else {
+                try fm.moveItem(at: tmp, to: url)
+            }
+        } catch {
+            try? fm.removeItem(at: tmp)
             throw SpacerError.io(path: path, underlying: "cannot write: \(error.localizedDescription)")
         }
     }

@@ -108,11 +108,7 @@ public enum TableCSV {
             }
             var relocs: [Relocation] = []
             if let r = field("relocs"), !r.isEmpty {
-                // Split on bytes: a Character split misses a separator that a following
-                // combining mark joins into one grapheme cluster.
-                for part in r.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true) {
-                    relocs.append(try parseRelocation(Substring(part), size: size, file: file, location: loc("relocs")))
-                }
+                relocs = try parseRelocations(r, size: size, file: file, location: loc("relocs"))
                 relocs.sort { ($0.offset, $0.type.rawValue) < ($1.offset, $1.type.rawValue) }
             }
             let entry = TableEntry(kind: kind, name: name, object: object, section: field("section") ?? "",
@@ -128,20 +124,66 @@ public enum TableCSV {
         }
     }
 
-    static func parseRelocation(_ s: Substring, size: Int, file: String, location: String) throws -> Relocation {
-        let parts = s.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).map { Substring($0) }
-        guard parts.count >= 4, let off = Int(parts[0]), let addend = Int64(parts[parts.count - 1]) else {
-            throw SpacerError.data(file: file, location: location, expected: "a relocation offset:type:target:addend", found: "'\(s)'")
+    /// Parses a `relocs` field: space-separated `offset:type:target:addend` (the target may
+    /// itself hold colons; offset and addend are decimal). Works on UTF-8 bytes: this is the hot
+    /// path of loading real tables.
+    static func parseRelocations(_ field: String, size: Int, file: String, location: String) throws -> [Relocation] {
+        var out: [Relocation] = []
+        var field = field
+        try field.withUTF8 { b in
+            let n = b.count
+            var i = 0
+            while i < n {
+                while i < n && b[i] == 0x20 { i += 1 }
+                if i == n { break }
+                let start = i
+                while i < n && b[i] != 0x20 { i += 1 }
+                let item = UnsafeBufferPointer(rebasing: b[start..<i])
+                out.append(try parseRelocation(item, size: size, file: file, location: location))
+            }
         }
-        guard let type = RelocationType(rawValue: String(parts[1])) else {
-            throw SpacerError.data(file: file, location: location, expected: "a relocation type (\(RelocationType.allCases.map(\.rawValue).joined(separator: ", ")))", found: "'\(parts[1])'")
+        return out
+    }
+
+    static func parseRelocation(_ b: UnsafeBufferPointer<UInt8>, size: Int, file: String, location: String) throws -> Relocation {
+        func bad(_ expected: String) -> SpacerError {
+            .data(file: file, location: location, expected: expected, found: "'\(String(decoding: b, as: UTF8.self))'")
         }
-        let target = parts[2..<(parts.count - 1)].joined(separator: ":")
-        guard !target.isEmpty else { throw SpacerError.data(file: file, location: location, expected: "a relocation target symbol", found: "'\(s)'") }
-        guard off >= 0, off <= size - type.width else {  // no `off + width`: it may overflow
-            throw SpacerError.data(file: file, location: location, expected: "a relocation field inside the entry's \(size) bytes", found: "'\(s)'")
+        // offset : type : target (may hold colons) : addend
+        guard let c1 = b.firstIndex(of: 0x3A), let c3 = b.lastIndex(of: 0x3A), c3 > c1,
+              let typeEnd = b[(c1 + 1)..<c3].firstIndex(of: 0x3A) else {
+            throw bad("a relocation offset:type:target:addend")
         }
-        return Relocation(offset: off, type: type, target: target, addend: addend)
+        guard let off = decimal(b, 0, c1), let addend = decimal(b, c3 + 1, b.count) else {
+            throw bad("a relocation offset:type:target:addend")
+        }
+        let typeText = String(decoding: UnsafeBufferPointer(rebasing: b[(c1 + 1)..<typeEnd]), as: UTF8.self)
+        guard let type = RelocationType(rawValue: typeText) else {
+            throw SpacerError.data(file: file, location: location, expected: "a relocation type (\(RelocationType.allCases.map(\.rawValue).joined(separator: ", ")))", found: "'\(typeText)'")
+        }
+        guard typeEnd + 1 < c3 else { throw bad("a relocation target symbol") }
+        let target = String(decoding: UnsafeBufferPointer(rebasing: b[(typeEnd + 1)..<c3]), as: UTF8.self)
+        guard off >= 0, off <= Int64(size - type.width) else {
+            throw bad("a relocation field inside the entry's \(size) bytes")
+        }
+        return Relocation(offset: Int(off), type: type, target: target, addend: addend)
+    }
+
+    /// A signed decimal in `b[from..<to]`, or nil (empty, not digits, or beyond Int64).
+    static func decimal(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int64? {
+        var i = from, neg = false
+        if i < to && (b[i] == 0x2D || b[i] == 0x2B) { neg = b[i] == 0x2D; i += 1 }
+        guard i < to else { return nil }
+        var v: Int64 = 0
+        while i < to {
+            let d = Int64(b[i]) - 48
+            guard d >= 0 && d <= 9 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(d)
+            guard !o1 && !o2 else { return nil }
+            v = a; i += 1
+        }
+        return neg ? -v : v
     }
 
     /// The CSV text of `tables`: provenance comments, the header, one row per entry.

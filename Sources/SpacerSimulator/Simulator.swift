@@ -71,18 +71,22 @@ public struct Metrics: Sendable, Hashable {
 /// every relocation field overlapping the slice (`S + A − P` or `S + A`, truncated to the field
 /// width; `S` is the trampoline slot when the field is redirected). Trampoline pages are keyed by
 /// their slot targets and, unless the table is content-keyed, by the image (private). Pages with
-/// writable entries carry a writable flag. Fill bytes are one fixed value, so positions decide.
+/// writable entries carry a writable flag. Fill bytes are one fixed value (zero, as the emitted
+/// linker scripts fill), so positions decide; bss slices are zero bytes too and add nothing.
 public enum Simulator {
     /// Simulates `layouts` (one per image of `workload`).
     ///
     /// - Parameters:
     ///   - allowRemoval: whether entries may be unplaced (a DCE strategy).
+    ///   - pageRanges: when non-empty, only pages whose start address lies in one of these ranges
+    ///     are counted (for comparing one address zone with `measure --range`); the lower bound
+    ///     still covers the whole workload.
     /// - Returns: every metric of DESIGN.md §4 except timing and solver status.
     /// - Throws: `SpacerError.internalInvariant` listing the layout's problems when it is
     ///   infeasible (overlap, misalignment, a piece outside the mapped regions …).
     /// - Complexity: O(P + R + E log E) per image for P mapped pages, R relocations, E pieces.
     public static func simulate(_ workload: Workload, layouts: [ImageLayout], options: SimulationOptions,
-                                allowRemoval: Bool = false) throws -> Metrics {
+                                allowRemoval: Bool = false, pageRanges: [Range<UInt64>] = []) throws -> Metrics {
         let problems = LayoutCheck.problems(workload: workload, layouts: layouts, pageSize: options.pageSize, allowRemoval: allowRemoval)
         guard problems.isEmpty else {
             throw SpacerError.internalInvariant("infeasible layout:\n  " + problems.joined(separator: "\n  "))
@@ -93,7 +97,8 @@ public enum Simulator {
         var loaderPrivate = 0
         var usedBytes = 0
         for (i, image) in workload.images.enumerated() {
-            let pages = pageKeys(workload, image: i, layout: layouts[i], options: options)
+            var pages = pageKeys(workload, image: i, layout: layouts[i], options: options)
+            if !pageRanges.isEmpty { pages = pages.filter { p in pageRanges.contains { $0.contains(p.number * UInt64(ps)) } } }
             let inst = image.instances
             m.imageBytes += pages.count * ps
             m.totalPages += pages.count * inst
@@ -170,8 +175,15 @@ public enum Simulator {
                 if pc.size == 0 || pc.end <= pStart { continue }
                 let sStart = Int(max(pStart, pc.start) - pc.start)
                 let sEnd = Int(min(pEnd, pc.end) - pc.start)
-                d.add(Int(max(pStart, pc.start) - pStart))
                 used += sEnd - sStart
+                // bss bytes are zero, like fill: a bss slice adds nothing to the key, so that pages
+                // holding only bss and fill are equal however the bss pieces are cut (as the real
+                // pages are, byte for byte; measured on the linked SQLite images).
+                if pc.table >= 0, workload.contentIDs[pc.table][pc.entry] == Workload.zeroContent {
+                    if workload.tables[pc.table].entries[pc.entry].kind.isWritable { writable = true }
+                    continue
+                }
+                d.add(Int(max(pStart, pc.start) - pStart))
                 if pc.table < 0 {
                     let tt = layout.trampolines[pc.entry]
                     d.add(-2)

@@ -79,3 +79,18 @@ import SpacerCore
         #expect(back[0].entries == table.entries)
     }
 }
+
+@Suite struct RelocationFieldTests {
+    func parse(_ relocs: String, size: Int = 64) throws -> [Relocation] {
+        try TableCSV.parse("library,version,name,size,align,hash,relocs\nl,1,f,\(size),1,ab,\(relocs)\n", file: "r.csv")[0].entries[0].relocations
+    }
+    @Test func acceptsColonsInTargetsAndSignedAddends() throws {
+        #expect(try parse("0:abs64:ns::sym:+8  9:pc32:g:-4") == [
+            Relocation(offset: 0, type: .abs64, target: "ns::sym", addend: 8),
+            Relocation(offset: 9, type: .pc32, target: "g", addend: -4)])
+    }
+    @Test(arguments: ["1:pc32:g", "x:pc32:g:0", "1:pc99:g:0", "1:pc32::0", "1:pc32:g:99999999999999999999", "62:pc32:g:0", "-1:pc32:g:0"])
+    func rejects(_ bad: String) {
+        #expect(throws: SpacerError.self) { try parse(bad) }
+    }
+}

@@ -84,3 +84,82 @@ import SpacerTestSupport
         #expect(used.frames == 4 && used.totalPages == 6)
     }
 }
+
+/// Soundness of what Spacer-Δ shares (issue 5): only direct branches go through jump slots; a
+/// copy whose data reference or function address would differ between the images that run it is
+/// not shared; dead copies are pinned to the value their runners give them.
+@Suite struct SpacerDeltaSoundnessTests {
+    func place(_ tables: [FunctionTable], _ versions: [String]) throws -> (Workload, [ImageLayout]) {
+        let w = try Build.workload(tables, images: versions.map { [("L", $0)] })
+        let l = try StrategyRegistry.make("spacer-delta").place(w, context: PlacementContext()).layouts
+        #expect(LayoutCheck.problems(workload: w, layouts: l, pageSize: 4096).isEmpty)
+        return (w, l)
+    }
+    func addr(_ w: Workload, _ l: [ImageLayout], _ i: Int, _ name: String) -> UInt64 {
+        l[i].addresses[0][w.tables[w.images[i].tables[0]].entries.firstIndex { $0.name == name }!]
+    }
+    static func dataRef(_ name: String, _ size: Int, _ hash: String, _ target: String, type: RelocationType = .pc32) -> TableEntry {
+        TableEntry(kind: .function, name: name, object: "o.o", section: ".text.\(name)", binding: .global, order: 0, size: size, align: 16,
+                   hash: hash, relocations: [Relocation(offset: 3, type: type, target: target, addend: -4)])
+    }
+
+    @Test func changedDataGivesTheUnchangedReaderAFreshCopy() throws {
+        // f reads d (pc32, addend -4: a data reference, though shaped like a call); d changes.
+        let v1 = Build.table("L", "1", [Self.dataRef("f", 64, "F", "d"), Build.fn("g", 64, "G"), Build.data("d", 8, "D1", kind: .data)])
+        let v2 = Build.table("L", "2", [Self.dataRef("f", 64, "F", "d"), Build.fn("g", 64, "G"), Build.data("d", 8, "D2", kind: .data)])
+        let (w, l) = try place([v1, v2], ["1", "2"])
+        #expect(addr(w, l, 0, "d") != addr(w, l, 1, "d"))
+        #expect(addr(w, l, 0, "f") != addr(w, l, 1, "f"))     // not shared through a slot: a fresh copy
+        #expect(addr(w, l, 0, "g") == addr(w, l, 1, "g"))
+        #expect(l[0].trampolines.isEmpty && l[1].trampolines.isEmpty)
+        // Image 2 keeps the old f as a dead copy whose field is pinned to the old d: its page stays
+        // identical to image 1's.
+        let field = addr(w, l, 0, "f") + 3
+        #expect(l[1].redirects[field] == addr(w, l, 0, "d"))
+        #expect(l[0].redirects[field] == nil)
+    }
+
+    @Test func addressTakenFunctionIsNotSlotted() throws {
+        // f stores &h (abs32s); h changes. A slot would make &h compare unequal: f gets a copy.
+        let v1 = Build.table("L", "1", [Self.dataRef("f", 64, "F", "h", type: .abs32s), Build.fn("h", 32, "H1", binding: .local)])
+        let v2 = Build.table("L", "2", [Self.dataRef("f", 64, "F", "h", type: .abs32s), Build.fn("h", 32, "H2", binding: .local)])
+        let (w, l) = try place([v1, v2], ["1", "2"])
+        #expect(addr(w, l, 0, "f") != addr(w, l, 1, "f"))
+        #expect(l[1].trampolines.isEmpty)
+    }
+
+    @Test func cascadeThroughAPointerTable() throws {
+        // A rodata table holds &h; h changes; f takes the table's address. Table and f both need
+        // fresh copies in v2; k, which only calls h, stays shared and calls through a slot.
+        let tbl = TableEntry(kind: .rodata, name: "tbl", object: "o.o", section: ".rodata.tbl", binding: .local, order: 0, size: 16, align: 8,
+                             hash: "T", relocations: [Relocation(offset: 0, type: .abs64, target: "h", addend: 0)])
+        func v(_ n: String, _ h: String) -> FunctionTable {
+            Build.table("L", n, [Self.dataRef("f", 64, "F", "tbl", type: .abs32s), Build.fn("k", 64, "K", calls: [(1, "h")]),
+                                 Build.fn("h", 32, h), tbl])
+        }
+        let (w, l) = try place([v("1", "H1"), v("2", "H2")], ["1", "2"])
+        #expect(addr(w, l, 0, "tbl") != addr(w, l, 1, "tbl"))
+        #expect(addr(w, l, 0, "f") != addr(w, l, 1, "f"))
+        #expect(addr(w, l, 0, "k") == addr(w, l, 1, "k"))
+        let slot = try #require(l[1].redirects[addr(w, l, 1, "k") + 1])
+        #expect(l[0].redirects[addr(w, l, 0, "k") + 1] == slot)
+    }
+
+    @Test func layoutCheckRefusesDataThroughASlotAndPinsOfLiveCode() throws {
+        let v1 = Build.table("L", "1", [Self.dataRef("f", 64, "F", "d"), Build.data("d", 8, "D1", kind: .data)])
+        let w = try Build.workload([v1], images: [[("L", "1")]])
+        var l = try StrategyRegistry.make("default").place(w, context: PlacementContext()).layouts[0]
+        let f = l.addresses[0][0]
+        l.trampolines = [TrampolineTable(address: 0x4000_0000, slotSize: 16, slots: [TrampolineSlot(target: w.targetSymbols[0][0][0], addend: -4)], reservedBytes: 4096)]
+        l.regions.append(Region(name: "ind", start: 0x4000_0000, size: 4096, pageAligned: true))
+        l.redirects = [f + 3: 0x4000_0000]
+        let p = LayoutCheck.problems(workload: w, layouts: [l], pageSize: 4096)
+        #expect(p.count == 1 && p[0].contains("no direct branch to a function"))
+        l.redirects = [f + 3: 0x1234]
+        #expect(LayoutCheck.problems(workload: w, layouts: [l], pageSize: 4096).first?.contains("only dead extra copies may be pinned") == true)
+        // A table holding more slots than its reservation is refused too.
+        l.redirects = [:]
+        l.trampolines[0].slots = Array(repeating: l.trampolines[0].slots[0], count: 257)
+        #expect(LayoutCheck.problems(workload: w, layouts: [l], pageSize: 4096).contains { $0.contains("overflows: 257 slots × 16 bytes > 4096 bytes reserved") })
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+/// Issue 5 acceptance 1, as CI runs it: scripts/real-build.sh zlib builds the four zlib releases
+/// normally and with the linker scripts of default, per-occurrence and spacer-delta, runs every
+/// binary against its normal build (the functional oracle), measures the pages and compares them
+/// with the simulator. It uses the objects of datasets/real/build.sh's cache, building them there
+/// (`fetch build --libs zlib`) when they are missing.
+@Suite(.serialized) struct RealBuildTests {
+    @Test func zlibImagesPassTheOracleAndAgreeWithTheSimulator() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc") || FileManager.default.isExecutableFile(atPath: "/bin/gcc") else { return }
+        let out = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [CLI.root.appendingPathComponent("scripts/real-build.sh").path, "zlib", "--check-code", "--out", out.path]
+        var env = ProcessInfo.processInfo.environment
+        env["SPACER_SIM"] = CLI.binary
+        p.environment = env
+        let o = Pipe(), e = Pipe()
+        p.standardOutput = o; p.standardError = e
+        try p.run()
+        let text = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "real-build.sh zlib failed:\n\(text)\n\(err)")
+        for s in ["default", "per-occurrence", "spacer-delta"] {
+            #expect(text.contains("oracle \(s): 4/4 images print exactly what their normal build prints"), "\(text)")
+        }
+        // agreement.csv: library,strategy,zone,pred_pages,meas_pages,pred_frames,meas_frames,pred_sharing,meas_sharing
+        let rows = try String(contentsOf: out.appendingPathComponent("agreement.csv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        var codeFrames: [String: Int] = [:]
+        for r in rows.dropFirst() where r[2] != "whole image" {
+            #expect(r[3] == r[4] && r[5] == r[6] && r[7] == r[8], "\(r.joined(separator: ","))")
+            if r[2] == "code" { codeFrames[r[1]] = Int(r[6]) }
+        }
+        // Real code pages: spacer-delta needs fewer frames than default (43 vs 55 when written).
+        #expect(codeFrames.count == 3 && codeFrames["spacer-delta"]! < codeFrames["default"]!)
+    }
+}
