@@ -63,12 +63,15 @@ public enum ResultTable {
     }
 
     /// The terminal table: strategy, frames, memory MiB, sharing %, fragmentation %, image bytes,
-    /// gap to the lower bound, seconds; aligned columns.
+    /// gap to the lower bound, seconds; aligned columns. A strategy that runs more than once
+    /// (variants such as `name[k=v]`) is labelled with its parameters so the rows can be told apart.
     public static func text(_ rows: [RunResult], _ c: Context) -> String {
         let head = ["strategy", "frames", "memory MiB", "sharing %", "fragmentation %", "image bytes", "gap to LB %", "seconds", "status"]
+        let runs = Dictionary(rows.map { ($0.strategy, 1) }, uniquingKeysWith: +)
         var body: [[String]] = rows.map { r in
             let m = r.metrics
-            return [r.strategy, String(m.frames), fmt(m.memoryMiB, 2), fmt(m.sharingPct, 1), fmt(m.fragmentationPct, 1),
+            let label = runs[r.strategy, default: 0] > 1 && !r.params.isEmpty ? "\(r.strategy)[\(r.params)]" : r.strategy
+            return [label, String(m.frames), fmt(m.memoryMiB, 2), fmt(m.sharingPct, 1), fmt(m.fragmentationPct, 1),
                     String(m.imageBytes), fmt(m.gapPct, 1), c.timings ? fmt(r.placeSeconds, 3) : "-", r.status.rawValue]
         }
         body.insert(head, at: 0)
