@@ -130,7 +130,7 @@ public struct ELFObject: Sendable {
         self.bytes = bytes
         let r = ByteReader(bytes: bytes, file: file)
         let magic: [UInt8] = [0x7f, 0x45, 0x4c, 0x46]
-        guard bytes.starts(with: magic) || (bytes.count < 4 && magic.starts(with: bytes)) else {
+        guard bytes.starts(with: magic) || (!bytes.isEmpty && bytes.count < 4 && magic.starts(with: bytes)) else {
             throw SpacerError.data(file: file, location: "byte 0", expected: "an ELF object or an ar archive (magic 7f 45 4c 46 or !<arch>)",
                                    found: bytes.isEmpty ? "an empty file" : "bytes " + bytes.prefix(4).map { hex2($0) }.joined(separator: " "))
         }
