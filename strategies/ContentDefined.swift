@@ -14,11 +14,12 @@ import SpacerCore
 ///
 /// Measured on the real SQLite, Lua and zlib workloads (issue 6): runs pay a page of padding
 /// each, and a call or data reference from a run that moved to one that did not changes bytes, so
-/// short runs lose to fragmentation (avg-run 8: 2836 frames on the SQLite workload against
-/// 2258 for `default`). Frames fall as runs grow and reach `library-aligned`'s at avg-run 4096
-/// (1817), where no run is ever cut; no setting of avg-run or slack beat `library-aligned`,
+/// short runs lose to fragmentation (avg-run 8: 2835 frames on the SQLite workload against
+/// 2257 for `default`). Frames fall as runs grow and reach `library-aligned`'s at avg-run 4096
+/// (1816), where no run is ever cut; no setting of avg-run or slack beat `library-aligned`,
 /// `per-occurrence` or `spacer-delta`. The default 64 is where cutting still shows (29 % of pages
-/// shared against 24 % for `library-aligned`) at 6 % more frames than it; slack never helped.
+/// shared against 24 % for `library-aligned`) at 6 % more frames than it (1927); slack never
+/// helped. `spacer-delta` needs 1216.
 public struct ContentDefinedStrategy: PlacementStrategy {
     public static let name = "content-defined"
     public static let summary = "content-defined chunking: a page-aligned run starts at bodies whose hash meets a boundary condition"
