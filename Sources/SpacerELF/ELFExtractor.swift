@@ -489,7 +489,10 @@ struct Extraction {
             for (s, list) in o.codeRows {
                 var list = list
                 for k in list.indices where list[k].binding != .local {
-                    if case let .section(obj, sec, _)? = globals[list[k].name]?.place, obj == o.index, sec == s { continue }
+                    // The kept definition must be this very row: same object, section and start
+                    // (a second copy carved from one section loses too).
+                    if case let .section(obj, sec, value)? = globals[list[k].name]?.place, obj == o.index, sec == s,
+                       value == list[k].start || !o.carved.contains(s) { continue }
                     list[k].emitted = false
                 }
                 o.codeRows[s] = list

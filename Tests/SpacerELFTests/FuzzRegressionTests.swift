@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SpacerCore
+import SpacerIO
 @testable import SpacerELF
 
 /// Inputs that `scripts/fuzz.sh fuzz-elf` found, rebuilt from the compiled fixture so that no
@@ -126,5 +127,35 @@ struct FuzzRegressionTests {
         #expect(e?.file == "space.o" && e?.location == "byte \(reloc.entryOffset)")
         #expect(e?.expected == "a relocation target with a name and no spaces (the relocs column is space-separated)")
         #expect(e?.found == "'na es'")
+    }
+
+    /// Fuzz crash 91698886 (after 11 minutes): one carved `.text` holding two GLOBAL FUNC
+    /// symbols of the same name (a flipped byte in the string table turned `g` into `f`) gave two
+    /// rows `f`, a table the reader refuses. As across objects, the first strong definition keeps
+    /// the name and the later copy gives no row (the link would keep one).
+    @Test func twoGlobalsOfOneNameInOneSectionGiveOneRow() throws {
+        let s = try Scratch()
+        try s.assemble("dup", """
+                .text
+                .globl f
+                .type f, @function
+            f:  ret
+                .size f, 1
+                .globl g
+                .type g, @function
+            g:  call f
+                ret
+                .size g, 6
+            """)
+        var bytes = try s.bytes("dup.o")
+        let elf = try ELFObject(bytes: bytes, file: "dup.o")
+        let symtab = try #require(elf.sections.first { $0.type == ELFConst.SHT_SYMTAB })
+        let g = try #require(elf.symbols.first { $0.name == "g" })
+        bytes[elf.sections[Int(symtab.link)].offset + bytes.u32(symtab.offset + 24 * g.index)] = UInt8(ascii: "f")
+        let rows = try extract(bytes: bytes, name: "dup.o")
+        #expect(rows.functions.map(\.name) == ["f"])
+        #expect(rows.named("f")?.size == 1)
+        let back = try TableCSV.parse(TableCSV.render([FunctionTable(library: "l", version: "1", entries: rows)]), file: "dup.csv")
+        #expect(back[0].entries == rows)
     }
 }
