@@ -207,8 +207,11 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
                         }
                         continue
                     }
-                    // Live values differ: only a direct branch gets here (divergentEntries made
-                    // fresh copies for everything else).
+                    // Live values differ. divergentEntries gave other versions fresh copies, but
+                    // images of one version share a copy even when the target resolves apart
+                    // (external in one, defined by another library in the other): a field that
+                    // may not use a slot keeps each image's own value (its page is not shared).
+                    guard w.isSlottable(table: d.table, entry: c.entry, relocation: r) else { continue }
                     let slot = TrampolineSlot(target: s, addend: rel.addend)
                     let n: Int
                     if let x = slotOf[slot] { n = x } else { n = slots.count; slotOf[slot] = n; slots.append(slot) }
