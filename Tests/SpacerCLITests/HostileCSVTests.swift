@@ -79,6 +79,8 @@ import SpacerStrategies
              status: 65, message: "t.csv.gz:byte 40: expected the rest of the gzip stream, found end of file"),
         Case(name: "one library version in two files", files: ["a.csv": table(rows), "b.csv": table("lib,3,f1,100,16,aa01\nlib,1,f1,100,16,aa01\n")],
              tables: ["a.csv", "b.csv"], status: 65, message: "b.csv:3: expected each library version in one file only, found lib 1, also in a.csv:2"),
+        Case(name: "endless input (/dev/zero)", files: [:], tables: ["/dev/zero"],
+             status: 65, message: "/dev/zero:byte 268435456: expected an input of at most 268435456 bytes, found more"),
         Case(name: "missing table file", files: [:], tables: ["absent.csv"],
              status: 66, message: "absent.csv: no such file or not readable"),
         // Workloads (the tables are the good ones).

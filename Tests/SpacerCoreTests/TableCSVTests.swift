@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import SpacerCore
 @testable import SpacerIO
@@ -42,6 +43,21 @@ import SpacerCore
     @Test func relocationOutsideEntryIsRejected() {
         let text = "library,version,name,size,align,hash,relocs\nlib,1,f,6,1,ab,4:pc32:g:-4\n"
         #expect(throws: SpacerError.self) { try TableCSV.parse(text, file: "r.csv") }
+    }
+
+    /// A gzip stream that would inflate past the limit stops with a data error at the input
+    /// byte reached (a gzip bomb; `FileIO` uses `maxInputBytes`, 256 MiB).
+    @Test func gzipBombStopsAtTheLimit() throws {
+        let z = try Gzip.compress(Data(repeating: 0, count: 1 << 20))
+        #expect(z.count < 2000)
+        do {
+            _ = try Gzip.decompress(z, file: "bomb.gz", limit: 100_000)
+            Issue.record("a 1 MiB stream passed a 100 kB limit")
+        } catch let SpacerError.data(file, location, expected, found) {
+            #expect(file == "bomb.gz" && location.hasPrefix("byte "))
+            #expect(expected == "a gzip stream of at most 100000 bytes decompressed" && found == "more")
+        }
+        #expect(try Gzip.decompress(z, file: "ok.gz", limit: 1 << 20).count == 1 << 20)
     }
 
     @Test func gzipRoundTrip() throws {
