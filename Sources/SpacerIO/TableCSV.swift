@@ -170,6 +170,7 @@ public enum TableCSV {
     }
 
     /// A signed decimal in `b[from..<to]`, or nil (empty, not digits, or beyond Int64).
+    /// Accumulates towards the sign, so that Int64.min (an ELF r_addend may be) reads back.
     static func decimal(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int64? {
         var i = from, neg = false
         if i < to && (b[i] == 0x2D || b[i] == 0x2B) { neg = b[i] == 0x2D; i += 1 }
@@ -179,11 +180,11 @@ public enum TableCSV {
             let d = Int64(b[i]) - 48
             guard d >= 0 && d <= 9 else { return nil }
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(d)
+            let (a, o2) = neg ? m.subtractingReportingOverflow(d) : m.addingReportingOverflow(d)
             guard !o1 && !o2 else { return nil }
             v = a; i += 1
         }
-        return neg ? -v : v
+        return v
     }
 
     /// The CSV text of `tables`: provenance comments, the header, one row per entry.

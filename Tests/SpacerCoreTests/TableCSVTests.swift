@@ -45,6 +45,22 @@ import SpacerCore
         #expect(throws: SpacerError.self) { try TableCSV.parse(text, file: "r.csv") }
     }
 
+    /// Fuzz crash (fuzz-elf, final run): a relocation addend of Int64.min, which an ELF r_addend
+    /// can hold, was written by extract but refused by the reader (its decimal parser overflowed
+    /// on the magnitude before negating). Both Int64 extremes now read back.
+    @Test func addendsAtTheInt64ExtremesReadBack() throws {
+        let table = FunctionTable(library: "lib", version: "1", entries: [
+            TableEntry(name: "f", order: 0, size: 32, align: 16, hash: "ab",
+                       relocations: [Relocation(offset: 0, type: .abs64, target: "g", addend: .min),
+                                     Relocation(offset: 8, type: .abs64, target: "h", addend: .max)]),
+        ])
+        let back = try TableCSV.parse(TableCSV.render([table]), file: "x.csv")
+        #expect(back[0].entries == table.entries)
+        #expect(throws: SpacerError.self) {
+            try TableCSV.parse("library,version,name,size,align,hash,relocs\nl,1,f,32,1,ab,0:abs64:g:-9223372036854775809\n", file: "y.csv")
+        }
+    }
+
     /// A gzip stream that would inflate past the limit stops with a data error at the input
     /// byte reached (a gzip bomb; `FileIO` uses `maxInputBytes`, 256 MiB).
     @Test func gzipBombStopsAtTheLimit() throws {
