@@ -551,6 +551,7 @@ struct Extraction {
         let all = try o.relocations(for: s)
         var lo = 0, hi = all.count  // first relocation at or after start
         while lo < hi { let m = (lo + hi) / 2; if all[m].offset < start { lo = m + 1 } else { hi = m } }
+        var fieldEnd = 0   // end of the furthest relocation field so far, from the row start
         for r in all[lo...] {
             if r.offset >= start + size { break }
             guard let type = RelocationType(elfType: r.type) else {
@@ -564,6 +565,12 @@ struct Extraction {
                                        expected: "a relocation field inside the \(size) bytes of \(name)",
                                        found: "\(type.width) bytes at offset \(off)")
             }
+            guard off >= fieldEnd else {   // the table reader refuses overlapping fields too
+                throw SpacerError.data(file: o.file, location: "byte \(r.entryOffset)",
+                                       expected: "relocation fields that do not overlap in \(name)",
+                                       found: "offset \(off) (\(type.width) bytes) inside the field that ends at \(fieldEnd)")
+            }
+            fieldEnd = off + type.width
             if kind != .bss { for i in off..<(off + type.width) { bytes[i] = 0 } }
             let (target, addend) = try resolve(o, r, type)
             guard !target.isEmpty, !target.contains(" ") else {

@@ -30,7 +30,7 @@ public enum TableCSV {
     /// - Throws: `SpacerError.data(file:location:expected:found:)` with `LINE:COLUMN` for: a
     ///   missing required or unknown column, a row with the wrong number of fields, a size that is
     ///   not a whole number from 1 to `TableEntry.maxSize`, an alignment that is not a power of two
-    ///   up to `TableEntry.maxAlign`, an empty
+    ///   up to `TableEntry.maxAlign`, two relocation fields of one row that overlap, an empty
     ///   hash on a non-bss row, an unknown kind, binding or relocation type, a relocation whose
     ///   field lies outside its entry, two rows for one symbol of a table, or no rows at all.
     public static func parse(_ text: String, file: String) throws -> [FunctionTable] {
@@ -110,6 +110,16 @@ public enum TableCSV {
             if let r = field("relocs"), !r.isEmpty {
                 relocs = try parseRelocations(r, size: size, file: file, location: loc("relocs"))
                 relocs.sort { ($0.offset, $0.type.rawValue) < ($1.offset, $1.type.rawValue) }
+                // Two relocations cannot write the same bytes (a strategy would resolve one field
+                // address two ways).
+                var reach: Relocation? = nil   // the field that ends furthest so far
+                for r in relocs {
+                    if let p = reach, r.offset < p.offset + p.type.width {
+                        throw SpacerError.data(file: file, location: loc("relocs"), expected: "relocation fields that do not overlap",
+                                               found: "'\(p.encoded)' (\(p.type.width) bytes at \(p.offset)) and '\(r.encoded)' (\(r.type.width) bytes at \(r.offset))")
+                    }
+                    if reach.map({ r.offset + r.type.width > $0.offset + $0.type.width }) ?? true { reach = r }
+                }
             }
             let entry = TableEntry(kind: kind, name: name, object: object, section: field("section") ?? "",
                                    binding: binding, order: ord, size: size, align: align, hash: hash, relocations: relocs)

@@ -61,6 +61,21 @@ import SpacerCore
         }
     }
 
+    /// Fuzz crash (fuzz-table, final run, 43 s in): a row with two relocations at one offset
+    /// (`0:plt32:g:-4 0:abs64:g:0`) was accepted; spacer-delta gave the call a jump slot, which
+    /// the abs64 at the same field address then used too, and compare exited 70. Two relocations
+    /// cannot write the same bytes: overlapping fields are refused.
+    @Test func overlappingRelocationFieldsAreRefused() {
+        let text = "library,version,name,size,align,hash,relocs\nl,1,f,64,16,ab,4:plt32:g:-4 0:plt32:g:-4 0:abs64:g:0\n"
+        #expect(throws: SpacerError.data(file: "o.csv", location: "2:7", expected: "relocation fields that do not overlap",
+                                         found: "'0:abs64:g:0' (8 bytes at 0) and '0:plt32:g:-4' (4 bytes at 0)")) {
+            try TableCSV.parse(text, file: "o.csv")
+        }
+        // Adjacent fields are fine; a field inside an earlier, longer one is not.
+        #expect(throws: Never.self) { try TableCSV.parse("library,version,name,size,align,hash,relocs\nl,1,f,64,16,ab,0:pc32:g:-4 4:pc32:h:-4\n", file: "a.csv") }
+        #expect(throws: SpacerError.self) { try TableCSV.parse("library,version,name,size,align,hash,relocs\nl,1,f,64,16,ab,0:abs64:g:0 2:pc8:h:0 4:pc32:k:-4\n", file: "b.csv") }
+    }
+
     /// A gzip stream that would inflate past the limit stops with a data error at the input
     /// byte reached (a gzip bomb; `FileIO` uses `maxInputBytes`, 256 MiB).
     @Test func gzipBombStopsAtTheLimit() throws {

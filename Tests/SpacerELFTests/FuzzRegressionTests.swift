@@ -158,4 +158,20 @@ struct FuzzRegressionTests {
         let back = try TableCSV.parse(TableCSV.render([FunctionTable(library: "l", version: "1", entries: rows)]), file: "dup.csv")
         #expect(back[0].entries == rows)
     }
+
+    /// Same class as the fuzz-table overlap crash: an object with two relocations on the same
+    /// bytes would give a row the table reader now refuses. Refused at the second entry.
+    @Test func overlappingRelocationsInAnObjectAreRefused() throws {
+        var bytes = try small()
+        let elf = try ELFObject(bytes: bytes, file: "small.o")
+        let text = try #require(elf.sections.first { $0.name == ".text.f" })
+        let rels = try elf.relocations(for: text.index)
+        try #require(rels.count >= 2)
+        // Move the second relocation onto the first one's field.
+        bytes.put(rels[0].offset, at: rels[1].entryOffset, width: 8)
+        let e = dataError { _ = try extract(bytes: bytes, name: "ovl.o") }
+        #expect(e?.file == "ovl.o" && e?.location == "byte \(rels[1].entryOffset)")
+        #expect(e?.expected == "relocation fields that do not overlap in f")
+        #expect(e?.found?.hasPrefix("offset \(rels[0].offset)") == true)
+    }
 }
