@@ -75,6 +75,9 @@ import SpacerStrategies
         // Before issue 6 this trapped (signal 4): offset + width overflowed.
         Case(name: "relocation offset 2^63-1 (was a trap)", files: ["t.csv": table("lib,1,f,6,1,ab,9223372036854775807:pc32:g:-4\n", header: header + ",relocs")],
              tables: ["t.csv"], status: 65, message: "t.csv:2:7: expected a relocation field inside the entry's 6 bytes, found '9223372036854775807:pc32:g:-4'"),
+        Case(name: "overlapping relocation fields (was exit 70)", files: ["t.csv": table("lib,1,f,64,16,ab,0:plt32:g:-4 0:abs64:g:0\n", header: header + ",relocs")],
+             tables: ["t.csv"], status: 65,
+             message: "t.csv:2:7: expected relocation fields that do not overlap, found '0:abs64:g:0' (8 bytes at 0) and '0:plt32:g:-4' (4 bytes at 0)"),
         Case(name: "truncated gzip", files: ["t.csv.gz": Array(gzipped(table(rows)).prefix(40))], tables: ["t.csv.gz"],
              status: 65, message: "t.csv.gz:byte 40: expected the rest of the gzip stream, found end of file"),
         Case(name: "one library version in two files", files: ["a.csv": table(rows), "b.csv": table("lib,3,f1,100,16,aa01\nlib,1,f1,100,16,aa01\n")],
