@@ -91,9 +91,14 @@ public struct CSVReader {
 }
 
 /// RFC 4180 field quoting: quotes a field holding a comma, quote, CR or LF.
+/// Looks at bytes: "\r\n" is one Character, equal to neither "\r" nor "\n".
 public func csvField(_ s: String) -> String {
-    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    if s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+        var out = String.UnicodeScalarView()
+        out.append("\"")
+        for u in s.unicodeScalars { out.append(u); if u == "\"" { out.append("\"") } }  // scalars: a quote may carry a combining mark
+        out.append("\"")
+        return String(out)
     }
     return s
 }

@@ -76,6 +76,22 @@ import SpacerCore
         #expect(throws: SpacerError.self) { try TableCSV.parse("library,version,name,size,align,hash,relocs\nl,1,f,64,16,ab,0:abs64:g:0 2:pc8:h:0 4:pc32:k:-4\n", file: "b.csv") }
     }
 
+    /// Fuzz crash 006edd0e (fuzz-table, final run, 9 minutes in): a quoted name holding CRLF
+    /// was read correctly but written back unquoted, because the writer compared Characters and
+    /// "\r\n" is one Character that is neither "\r" nor "\n"; the rendered row broke in two.
+    @Test func aFieldHoldingCRLFIsQuotedByTheWriter() throws {
+        #expect(csvField("a\r\n") == "\"a\r\n\"")
+        #expect(csvField("a\r\nb,c") == "\"a\r\nb,c\"")
+        // A quote carrying a combining mark is still doubled.
+        #expect(csvField("x\"\u{301}") == "\"x\"\"\u{301}\"")
+        let odd = FunctionTable(library: "l", version: "1", entries: [TableEntry(name: "q\"\u{301},\r\n", order: 0, size: 8, align: 1, hash: "ab")])
+        #expect(try TableCSV.parse(TableCSV.render([odd]), file: "o.csv")[0].entries == odd.entries)
+        let text = "library,version,name,size,align,hash\nl,1,\"a\r\n\",8,1,ab\n"
+        let tables = try TableCSV.parse(text, file: "crlf.csv")
+        #expect(tables[0].entries[0].name == "a\r\n")
+        #expect(try TableCSV.parse(TableCSV.render(tables), file: "r.csv")[0].entries == tables[0].entries)
+    }
+
     /// A gzip stream that would inflate past the limit stops with a data error at the input
     /// byte reached (a gzip bomb; `FileIO` uses `maxInputBytes`, 256 MiB).
     @Test func gzipBombStopsAtTheLimit() throws {
