@@ -13,6 +13,9 @@ let package = Package(
         .library(name: "SpacerSimulator", targets: ["SpacerSimulator"]),
         .library(name: "SpacerStrategies", targets: ["SpacerStrategies"]),
         .library(name: "SpacerSynth", targets: ["SpacerSynth"]),
+        // For the libFuzzer package in Fuzz/ (built only by scripts/fuzz.sh).
+        .library(name: "SpacerELF", targets: ["SpacerELF"]),
+        .library(name: "SpacerIO", targets: ["SpacerIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

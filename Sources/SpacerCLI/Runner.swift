@@ -29,8 +29,8 @@ public struct RunResult: Sendable {
 public enum Runner {
     /// Function tables from files and folders (a folder contributes its `*.csv` and `*.csv.gz`
     /// files whose names do not contain `workload`, in name order).
-    /// - Throws: `.noInput` for a missing path; `.data` from the table reader; `.data` when the
-    ///   same (library, version) appears in two files.
+    /// - Throws: `.noInput` for a missing path; `.data` from the table reader; `.data` at the
+    ///   first row of a (library, version) that an earlier file already defines.
     public static func loadTables(_ paths: [String]) throws -> [FunctionTable] {
         var files: [String] = []
         let fm = FileManager.default
@@ -46,12 +46,12 @@ public enum Runner {
         var tables: [FunctionTable] = []
         var origin: [String: String] = [:]
         for f in files {
-            for t in try TableCSV.read(path: f) {
+            for (t, line) in try TableCSV.readWithLines(path: f) {
                 let key = "\(t.library) \(t.version)"
                 if let first = origin[key] {
-                    throw SpacerError.data(file: f, location: "", expected: "each library version in one file only", found: "\(key), also in \(first)")
+                    throw SpacerError.data(file: f, location: "\(line)", expected: "each library version in one file only", found: "\(key), also in \(first)")
                 }
-                origin[key] = f
+                origin[key] = "\(f):\(line)"
                 tables.append(t)
             }
         }

@@ -39,6 +39,13 @@ public struct TableEntry: Hashable, Sendable {
     /// Relocations, sorted by offset.
     public var relocations: [Relocation]
 
+    /// The largest entry a table may hold: 256 MiB, the smallest address zone (`AddressMap`).
+    /// Real functions are at most a few hundred KiB; the limit keeps a hostile table from
+    /// making the simulator walk billions of pages.
+    public static let maxSize = 1 << 28
+    /// The largest alignment a table may hold (1 GiB).
+    public static let maxAlign = 1 << 30
+
     public init(kind: EntryKind = .function, name: String, object: String = "", section: String = "",
                 binding: Binding = .global, order: Int, size: Int, align: Int, hash: String,
                 relocations: [Relocation] = []) {

@@ -89,6 +89,12 @@ public enum AddressMap {
     public static let rodataBase: UInt64 = 0x5000_0000
     /// Writable data (data, then bss).
     public static let writableBase: UInt64 = 0x6000_0000
+    /// Bytes of the code zone (`codeBase` up to `trampolineBase`).
+    public static let codeZoneBytes = Int(trampolineBase - codeBase)
+    /// Bytes of the read-only data zone.
+    public static let rodataZoneBytes = Int(writableBase - rodataBase)
+    /// Bytes of the writable data zone (up to the external-symbol addresses).
+    public static let writableZoneBytes = Int(0x7000_0000 - writableBase)
     /// Symbols that no table defines: one fixed address per name in every image.
     public static func external(_ name: String) -> UInt64 {
         0x7000_0000 + (FNV1a64.value(name) % (1 << 24)) * 16

@@ -90,8 +90,10 @@ public struct Workload: Sendable {
     ///   - rows: workload rows (`image,library,version[,instances]`), in file order.
     ///   - tables: every table that may be named; extra tables are ignored.
     /// - Throws: `SpacerError.data` naming the row's source when a row names a (library, version)
-    ///   that no table holds, when an image lists one library twice, or when an image's rows
-    ///   disagree on `instances`; `.data` when there are no rows.
+    ///   that no table holds, when an image lists one library twice, when an image's rows
+    ///   disagree on `instances`, or when an image's functions, read-only data or writable data
+    ///   alone exceed their address zone (`AddressMap`), which no strategy could place;
+    ///   `.data` when there are no rows.
     public init(rows: [WorkloadRow], tables available: [FunctionTable], source: String = "workload") throws {
         guard !rows.isEmpty else {
             throw SpacerError.data(file: source, location: "1", expected: "at least one image row", found: "an empty workload")
@@ -105,6 +107,7 @@ public struct Workload: Sendable {
         var images: [Image] = []
         var imageIndex: [String: Int] = [:]
         var libraries: [String] = []
+        var imageSource: [String] = []
         for row in rows {
             let where_ = row.source ?? source
             guard let ti = byKey["\(row.library)\u{1}\(row.version)"] else {
@@ -130,6 +133,21 @@ public struct Workload: Sendable {
             } else {
                 imageIndex[row.image] = images.count
                 images.append(Image(name: row.image, instances: row.instances, tables: [local]))
+                imageSource.append(where_)
+            }
+        }
+        for (ii, img) in images.enumerated() {
+            var bytes: [EntryKind: Int] = [:]
+            for t in img.tables { for e in available[used[t]].entries { bytes[e.kind, default: 0] += e.size } }
+            for (what, kinds, zone) in [("functions", [EntryKind.function], AddressMap.codeZoneBytes),
+                                        ("read-only data", [.rodata], AddressMap.rodataZoneBytes),
+                                        ("writable data", [.data, .bss], AddressMap.writableZoneBytes)] {
+                let total = kinds.reduce(0) { $0 + bytes[$1, default: 0] }
+                guard total <= zone else {
+                    throw SpacerError.data(file: imageSource[ii], location: "",
+                                           expected: "the \(what) of image \(img.name) to fit the \(zone)-byte zone for them",
+                                           found: "\(total) bytes")
+                }
             }
         }
         let tables = used.map { available[$0] }

@@ -58,7 +58,11 @@ public enum ArArchive {
                 throw SpacerError.data(file: file, location: "byte \(p + 48)", expected: "a decimal member size", found: "'\(sizeField)'")
             }
             let dataStart = p + 60
-            try r.require(dataStart, size, "the data of ar member '\(rawName.trimmingSpaces)' (header at byte \(p))")
+            guard size <= bytes.count - dataStart else {  // reported at the size field that claims it
+                throw SpacerError.data(file: file, location: "byte \(p + 48)",
+                                       expected: "the \(size) bytes of ar member '\(rawName.trimmingSpaces)' (header at byte \(p))",
+                                       found: "the end of the data at byte \(bytes.count)")
+            }
             var data = dataStart..<(dataStart + size)
             let trimmed = rawName.trimmingSpaces
             let name: String?  // nil: the symbol index or the long-name table, not a member

@@ -28,10 +28,12 @@ struct ByteReader {
 
     /// Throws unless `length` bytes at the 64-bit file offset `offset` lie inside the data;
     /// returns the offset as an `Int`.
-    func require(_ offset: UInt64, _ length: UInt64, _ what: String) throws -> Int {
+    /// - Parameter field: the file offset of the header field that holds `offset`; the error
+    ///   names it, since the offset itself may lie anywhere (even past the end of the file).
+    func require(_ offset: UInt64, _ length: UInt64, _ what: String, field: Int) throws -> Int {
         guard offset <= UInt64(bytes.count), length <= UInt64(bytes.count) - offset else {
-            throw SpacerError.data(file: file, location: "byte \(min(offset, UInt64(Int.max)))",
-                                   expected: "\(what) (\(length) bytes) inside the data",
+            throw SpacerError.data(file: file, location: "byte \(field)",
+                                   expected: "\(what) (\(length) bytes at offset \(offset)) inside the data",
                                    found: "the end of the data at byte \(bytes.count)")
         }
         return Int(offset)

@@ -68,7 +68,7 @@ public struct ELFExecutable: Sendable {
         guard phnum == 0 || phentsize == 56 else {
             throw SpacerError.data(file: file, location: "byte 54", expected: "program header entries of 56 bytes (e_phentsize)", found: "\(phentsize)")
         }
-        let base = try r.require(phoff, UInt64(phnum) * 56, "a program header table of \(phnum) entries")
+        let base = try r.require(phoff, UInt64(phnum) * 56, "a program header table of \(phnum) entries", field: 32)
         var segs: [ELFSegment] = []
         for k in 0..<phnum {
             let h = base + 56 * k
@@ -81,7 +81,7 @@ public struct ELFExecutable: Sendable {
             guard vaddr <= UInt64.max - memsz, memsz < 1 << 40 else {
                 throw SpacerError.data(file: file, location: "byte \(h + 16)", expected: "a segment below 2^64 and under 1 TiB", found: "address 0x\(String(vaddr, radix: 16)), size \(memsz)")
             }
-            let o = ptype == Self.PT_LOAD ? try r.require(off, filesz, "the file bytes of segment \(k)") : Int(clamping: off)
+            let o = ptype == Self.PT_LOAD ? try r.require(off, filesz, "the file bytes of segment \(k)", field: h + 8) : Int(clamping: off)
             segs.append(ELFSegment(type: ptype, flags: try r.u32(h + 4, "p_flags"), offset: o, vaddr: vaddr,
                                    fileSize: Int(filesz), memSize: memsz))
         }

@@ -168,7 +168,13 @@ final class ObjectState {
         for s in elf.symbols where s.isInSection && !s.isLabel && s.type != ELFConst.STT_SECTION && s.type != ELFConst.STT_FILE {
             symbolsBySection[s.section, default: []].append(s.index)
         }
-        for sec in elf.sections where sec.index > 0 && sec.type != ELFConst.SHT_NULL && sec.isAlloc && sec.size > 0 {
+        for sec in elf.sections where sec.index > 0 && sec.type != ELFConst.SHT_NULL && sec.isAlloc {
+            // A row or a reference may be named after the section: it needs a name.
+            guard !sec.name.isEmpty else {
+                throw SpacerError.data(file: file, location: "byte \(elf.sectionHeaderOffset(sec.index))",
+                                       expected: "a name for allocated section \(sec.index) (sh_name)", found: "an empty name")
+            }
+            guard sec.size > 0 else { continue }
             if sec.isExecutable {
                 guard sec.type != ELFConst.SHT_NOBITS else { continue }
                 if Self.carves(sec) {
@@ -395,7 +401,7 @@ struct Extraction {
     var resultSources: [ELFExtractor.RowSource?] = []
 
     mutating func run() throws {
-        collectGlobals()
+        try collectGlobals()
         dropLosingDuplicates()
         uniquifyLocalNames()
         for o in objects {
@@ -437,7 +443,10 @@ struct Extraction {
     }
 
     /// Records, for every GLOBAL/WEAK name, the definition the link keeps.
-    private mutating func collectGlobals() {
+    /// - Throws: `.data` at the symbol's `st_size` or `st_value` field for a common symbol larger
+    ///   than `TableEntry.maxSize` or aligned to more than `TableEntry.maxAlign` or to a
+    ///   non-power of two (a table could not hold its row).
+    private mutating func collectGlobals() throws {
         for o in objects {
             for s in o.elf.symbols where !s.isLocal && !s.name.isEmpty {
                 var def: GlobalDefinition
@@ -445,8 +454,19 @@ struct Extraction {
                     def = GlobalDefinition(place: .section(object: o.index, section: s.section, value: Int(clamping: s.value)),
                                            rank: s.bind == ELFConst.STB_WEAK ? 1 : 0)
                 } else if s.isCommon {
-                    def = GlobalDefinition(place: .common(object: o.index), rank: 2,
-                                           size: Int(clamping: s.size), align: Int(clamping: max(s.value, 1)))
+                    let entry = o.symbolEntryOffset(s.index)
+                    guard s.size <= UInt64(TableEntry.maxSize) else {
+                        throw SpacerError.data(file: o.file, location: "byte \(entry + 16)",
+                                               expected: "a size of at most \(TableEntry.maxSize) bytes for common symbol \(s.name)",
+                                               found: "\(s.size)")
+                    }
+                    let align = max(s.value, 1)
+                    guard align <= UInt64(TableEntry.maxAlign), align & (align - 1) == 0 else {
+                        throw SpacerError.data(file: o.file, location: "byte \(entry + 8)",
+                                               expected: "a power-of-two alignment of at most \(TableEntry.maxAlign) for common symbol \(s.name)",
+                                               found: "\(s.value)")
+                    }
+                    def = GlobalDefinition(place: .common(object: o.index), rank: 2, size: Int(s.size), align: Int(align))
                 } else { continue }
                 if let old = globals[s.name] {
                     if old.rank == 2 && def.rank == 2 {  // tentative definitions merge: largest size and alignment
@@ -469,7 +489,10 @@ struct Extraction {
             for (s, list) in o.codeRows {
                 var list = list
                 for k in list.indices where list[k].binding != .local {
-                    if case let .section(obj, sec, _)? = globals[list[k].name]?.place, obj == o.index, sec == s { continue }
+                    // The kept definition must be this very row: same object, section and start
+                    // (a second copy carved from one section loses too).
+                    if case let .section(obj, sec, value)? = globals[list[k].name]?.place, obj == o.index, sec == s,
+                       value == list[k].start || !o.carved.contains(s) { continue }
                     list[k].emitted = false
                 }
                 o.codeRows[s] = list
@@ -519,11 +542,16 @@ struct Extraction {
     private mutating func build(_ o: ObjectState, section s: Int, start: Int, size: Int, kind: EntryKind,
                                 name: String, binding: Binding) throws -> TableEntry {
         let sec = o.elf.sections[s]
+        guard size <= TableEntry.maxSize else {  // only NOBITS sections can claim more than the file holds
+            throw SpacerError.data(file: o.file, location: "byte \(o.elf.sectionHeaderOffset(s) + 32)",
+                                   expected: "a section of at most \(TableEntry.maxSize) bytes for row \(name)", found: "\(size) bytes")
+        }
         var bytes = kind == .bss ? [] : Array(o.elf.contents(of: s)[(sec.offset + start)..<(sec.offset + start + size)])
         var out: [Relocation] = []
         let all = try o.relocations(for: s)
         var lo = 0, hi = all.count  // first relocation at or after start
         while lo < hi { let m = (lo + hi) / 2; if all[m].offset < start { lo = m + 1 } else { hi = m } }
+        var fieldEnd = 0   // end of the furthest relocation field so far, from the row start
         for r in all[lo...] {
             if r.offset >= start + size { break }
             guard let type = RelocationType(elfType: r.type) else {
@@ -537,8 +565,19 @@ struct Extraction {
                                        expected: "a relocation field inside the \(size) bytes of \(name)",
                                        found: "\(type.width) bytes at offset \(off)")
             }
+            guard off >= fieldEnd else {   // the table reader refuses overlapping fields too
+                throw SpacerError.data(file: o.file, location: "byte \(r.entryOffset)",
+                                       expected: "relocation fields that do not overlap in \(name)",
+                                       found: "offset \(off) (\(type.width) bytes) inside the field that ends at \(fieldEnd)")
+            }
+            fieldEnd = off + type.width
             if kind != .bss { for i in off..<(off + type.width) { bytes[i] = 0 } }
             let (target, addend) = try resolve(o, r, type)
+            guard !target.isEmpty, !target.contains(" ") else {
+                throw SpacerError.data(file: o.file, location: "byte \(r.entryOffset)",
+                                       expected: "a relocation target with a name and no spaces (the relocs column is space-separated)",
+                                       found: "'\(target)'")
+            }
             out.append(Relocation(offset: off, type: type, target: target, addend: addend))
         }
         return TableEntry(kind: kind, name: name, object: o.input.objectName, section: sec.name, binding: binding,
@@ -559,10 +598,6 @@ struct Extraction {
                 return try locate(objects[obj], section: sec, value: value, addend: r.addend, type: type, named: true, fallback: name)
             case let .common(obj):
                 if shared[name] == nil {
-                    guard def.align & (def.align - 1) == 0 else {
-                        throw SpacerError.data(file: o.file, location: "byte \(o.symbolEntryOffset(r.symbol))",
-                                               expected: "a power-of-two alignment for common symbol \(name)", found: "\(def.align)")
-                    }
                     shared[name] = TableEntry(kind: .bss, name: name, object: objects[obj].input.objectName, section: "COMMON",
                                               binding: .global, order: 0, size: max(def.size, 1), align: def.align, hash: "")
                 }

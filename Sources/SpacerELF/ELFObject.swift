@@ -109,6 +109,12 @@ public struct ELFObject: Sendable {
     /// that apply to it, in section order.
     public let relocationSections: [Int: [Int]]
 
+    /// File offset of the section header table (`e_shoff`); 0 when there are no sections.
+    public let sectionHeaderTable: Int
+
+    /// File offset of section `index`'s header, for error messages about its fields.
+    public func sectionHeaderOffset(_ index: Int) -> Int { sectionHeaderTable + 64 * index }
+
     private var reader: ByteReader { ByteReader(bytes: bytes, file: file) }
 
     /// Parses and validates `bytes` as an x86-64 ELF64 relocatable object.
@@ -124,7 +130,7 @@ public struct ELFObject: Sendable {
         self.bytes = bytes
         let r = ByteReader(bytes: bytes, file: file)
         let magic: [UInt8] = [0x7f, 0x45, 0x4c, 0x46]
-        guard bytes.starts(with: magic) || (bytes.count < 4 && magic.starts(with: bytes)) else {
+        guard bytes.starts(with: magic) || (!bytes.isEmpty && bytes.count < 4 && magic.starts(with: bytes)) else {
             throw SpacerError.data(file: file, location: "byte 0", expected: "an ELF object or an ar archive (magic 7f 45 4c 46 or !<arch>)",
                                    found: bytes.isEmpty ? "an empty file" : "bytes " + bytes.prefix(4).map { hex2($0) }.joined(separator: " "))
         }
@@ -161,13 +167,13 @@ public struct ELFObject: Sendable {
             guard shnum == 0 else {
                 throw SpacerError.data(file: file, location: "byte 40", expected: "a section header table offset (e_shoff)", found: "0 with \(shnum) sections")
             }
-            self.sections = []; self.symbols = []; self.relocationSections = [:]
+            self.sections = []; self.symbols = []; self.relocationSections = [:]; self.sectionHeaderTable = 0
             return
         }
         guard shentsize == 64 else {
             throw SpacerError.data(file: file, location: "byte 58", expected: "section header entries of 64 bytes (e_shentsize)", found: "\(shentsize)")
         }
-        let shBase = try r.require(shoff, 64, "the first section header")
+        let shBase = try r.require(shoff, 64, "the first section header", field: 0x28)
         if shnum == 0 {  // extended numbering: the count is in section 0's sh_size
             let n = try r.u64(shBase + 32, "the extended section count (sh_size of section 0)")
             guard n <= UInt64(ELFConst.maxSections) else {
@@ -178,7 +184,7 @@ public struct ELFObject: Sendable {
         if shstrndx == ELFConst.SHN_XINDEX {
             shstrndx = Int(try r.u32(shBase + 40, "the extended section name table index (sh_link of section 0)"))
         }
-        _ = try r.require(shoff, UInt64(shnum) * 64, "a section header table of \(shnum) entries")
+        _ = try r.require(shoff, UInt64(shnum) * 64, "a section header table of \(shnum) entries", field: 0x28)
         guard shstrndx > 0, shstrndx < shnum else {
             throw SpacerError.data(file: file, location: "byte 62", expected: "a section name table index below \(shnum) (e_shstrndx)", found: "\(shstrndx)")
         }
@@ -196,7 +202,7 @@ public struct ELFObject: Sendable {
             let ent64 = try r.u64(h + 56, "sh_entsize")
             var offset = 0
             if shType != ELFConst.SHT_NULL && shType != ELFConst.SHT_NOBITS {
-                offset = try r.require(off64, size64, "the contents of section \(i)")
+                offset = try r.require(off64, size64, "the contents of section \(i)", field: h + 24)
             } else if size64 > UInt64(1) << 40 {
                 throw SpacerError.data(file: file, location: "byte \(h + 32)", expected: "a section size below 2^40 bytes", found: "\(size64)")
             }
@@ -278,6 +284,7 @@ public struct ELFObject: Sendable {
             relMap[Int(s.info), default: []].append(s.index)
         }
         self.sections = secs
+        self.sectionHeaderTable = shBase
         self.symbols = syms
         self.relocationSections = relMap
     }

@@ -14,7 +14,9 @@ public struct CSVReader {
     public private(set) var comments: [String] = []
 
     /// Parses `text`, naming `file` in errors.
-    /// - Throws: `SpacerError.data` for an unterminated quote or a quote inside an unquoted field.
+    /// - Throws: `SpacerError.data` at `LINE:FIELD` (the 1-based field number, as every CSV
+    ///   error gives its column) for an unterminated quote, a quote inside an unquoted field, or
+    ///   text after a closing quote.
     public init(text: String, file: String) throws {
         var text = text
         let parsed = try text.withUTF8 { try CSVReader(utf8: $0, file: file) }
@@ -63,7 +65,7 @@ public struct CSVReader {
                         field.append(c); i += 1
                     }
                     if i < n && !(bytes[i] == comma || bytes[i] == lf || bytes[i] == cr) {
-                        throw SpacerError.data(file: file, location: "\(line)", expected: "a comma or line end after a quoted field",
+                        throw SpacerError.data(file: file, location: "\(line):\(col)", expected: "a comma or line end after a quoted field",
                                                found: "'\(string(i, min(i + 1, n)))'")
                     }
                     fields.append(String(decoding: field, as: UTF8.self))
@@ -71,7 +73,7 @@ public struct CSVReader {
                     let a = i
                     while i < n && bytes[i] != comma && bytes[i] != lf && !(bytes[i] == cr && i + 1 < n && bytes[i + 1] == lf) {
                         if bytes[i] == quote {
-                            throw SpacerError.data(file: file, location: "\(line)", expected: "a quote only at the start of a field", found: "a quote inside field \(fields.count + 1)")
+                            throw SpacerError.data(file: file, location: "\(line):\(col)", expected: "a quote only at the start of a field", found: "a quote inside the field")
                         }
                         i += 1
                     }
@@ -89,9 +91,14 @@ public struct CSVReader {
 }
 
 /// RFC 4180 field quoting: quotes a field holding a comma, quote, CR or LF.
+/// Looks at bytes: "\r\n" is one Character, equal to neither "\r" nor "\n".
 public func csvField(_ s: String) -> String {
-    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    if s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+        var out = String.UnicodeScalarView()
+        out.append("\"")
+        for u in s.unicodeScalars { out.append(u); if u == "\"" { out.append("\"") } }  // scalars: a quote may carry a combining mark
+        out.append("\"")
+        return String(out)
     }
     return s
 }
@@ -101,21 +108,72 @@ public enum FileIO {
     /// The file's bytes, gunzipped if they are gzip.
     /// - Throws: `.noInput` if the file cannot be opened; `.data` for a corrupt gzip stream.
     public static func read(_ path: String) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: path) else { throw SpacerError.noInput(path: path) }
-        if data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b {
-            return try Gzip.decompress(data, file: path)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+              let handle = FileHandle(forReadingAtPath: path) else { throw SpacerError.noInput(path: path) }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: maxInputBytes + 1) ?? Data() } catch {
+            throw SpacerError.io(path: path, underlying: "cannot read: \(error.localizedDescription)")
         }
-        return data
+        guard data.count <= maxInputBytes else {
+            throw SpacerError.data(file: path, location: "byte \(maxInputBytes)", expected: "an input of at most \(maxInputBytes) bytes", found: "more")
+        }
+        return try decode(data, file: path)
     }
+
+    /// The most bytes an input file may hold, before and after gzip decompression (256 MiB; the
+    /// real SQLite tables are under 2 MiB). Keeps a hostile or mistaken input (a gzip bomb,
+    /// `/dev/zero`) from exhausting memory.
+    public static let maxInputBytes = 1 << 28
 
     /// The file as UTF-8 text (gunzipped if needed).
     /// - Throws: as `read`, plus `.data` if the bytes are not UTF-8.
     public static func readText(_ path: String) throws -> String {
-        let data = try read(path)
-        guard let s = String(data: data, encoding: .utf8) else {
-            throw SpacerError.data(file: path, location: "", expected: "UTF-8 text", found: "bytes that are not UTF-8")
+        try text(read(path), file: path)
+    }
+
+    /// `data` gunzipped if it starts with the gzip magic (1f 8b), else unchanged; what `read`
+    /// does after opening the file.
+    /// - Throws: `.data` naming `file` for a corrupt or truncated gzip stream, or one that
+    ///   decompresses to more than `maxInputBytes`.
+    public static func decode(_ data: Data, file: String) throws -> Data {
+        if data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b {
+            return try Gzip.decompress(data, file: file, limit: maxInputBytes)
         }
-        return s
+        return data
+    }
+
+    /// `data` (already gunzipped) as UTF-8 text.
+    /// - Throws: `.data` naming `file` and the byte offset of the first byte that is not UTF-8.
+    public static func text(_ data: Data, file: String) throws -> String {
+        if let s = String(data: data, encoding: .utf8) { return s }
+        let bad = firstInvalidUTF8(data)
+        throw SpacerError.data(file: file, location: "byte \(bad)", expected: "UTF-8 text", found: "a byte that is not UTF-8")
+    }
+
+    /// Offset of the first byte that does not start or continue a valid UTF-8 sequence.
+    static func firstInvalidUTF8(_ data: Data) -> Int {
+        let b = [UInt8](data)
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            let n: Int
+            switch c {
+            case 0x00...0x7f: n = 1
+            case 0xc2...0xdf: n = 2
+            case 0xe0...0xef: n = 3
+            case 0xf0...0xf4: n = 4
+            default: return i
+            }
+            guard i + n <= b.count else { return i }
+            for k in 1..<n where b[i + k] & 0xc0 != 0x80 { return i }
+            // Overlong, surrogate and beyond-U+10FFFF forms.
+            if n == 3 && ((c == 0xe0 && b[i + 1] < 0xa0) || (c == 0xed && b[i + 1] >= 0xa0)) { return i }
+            if n == 4 && ((c == 0xf0 && b[i + 1] < 0x90) || (c == 0xf4 && b[i + 1] >= 0x90)) { return i }
+            i += n
+        }
+        return b.count
     }
 
     /// Writes `data` to `path` through a temporary file in the same folder renamed into place, so

@@ -5,8 +5,10 @@ import SpacerCore
 /// gzip through the system zlib (a well-kept library: the format is not this project's business).
 public enum Gzip {
     /// Decompresses a gzip (or zlib) stream.
-    /// - Throws: `SpacerError.data` naming `file` when the stream is corrupt or truncated.
-    public static func decompress(_ data: Data, file: String) throws -> Data {
+    /// - Parameter limit: the most bytes the output may hold.
+    /// - Throws: `SpacerError.data` naming `file` and the input byte offset when the stream is
+    ///   corrupt or truncated, or when it would decompress to more than `limit` bytes.
+    public static func decompress(_ data: Data, file: String, limit: Int = Int.max) throws -> Data {
         var stream = z_stream()
         guard spacer_inflateInit2(&stream, 15 + 32) == Z_OK else {
             throw SpacerError.internalInvariant("zlib inflateInit2 failed")
@@ -27,6 +29,10 @@ public enum Gzip {
                     return inflate(&stream, Z_NO_FLUSH)
                 }
                 let produced = chunk - Int(stream.avail_out)
+                guard produced <= limit - out.count else {
+                    throw SpacerError.data(file: file, location: "byte \(Int(stream.total_in))",
+                                           expected: "a gzip stream of at most \(limit) bytes decompressed", found: "more")
+                }
                 out.append(contentsOf: buffer[0..<produced])
                 if status == Z_STREAM_END && stream.avail_in > 0 {
                     // Concatenated gzip members: start the next one.

@@ -19,14 +19,26 @@ public enum TableCSV {
         try parse(FileIO.readText(path), file: path)
     }
 
+    /// As `read(path:)`, with the line of each table's first row (for errors about a table as
+    /// a whole, such as a version that two files define).
+    public static func readWithLines(path: String) throws -> [(table: FunctionTable, line: Int)] {
+        try parseWithLines(FileIO.readText(path), file: path)
+    }
+
     /// Parses function tables from CSV text.
     ///
     /// - Throws: `SpacerError.data(file:location:expected:found:)` with `LINE:COLUMN` for: a
     ///   missing required or unknown column, a row with the wrong number of fields, a size that is
-    ///   not a whole number ≥ 1 (or beyond 2^40), an alignment that is not a power of two, an empty
+    ///   not a whole number from 1 to `TableEntry.maxSize`, an alignment that is not a power of two
+    ///   up to `TableEntry.maxAlign`, two relocation fields of one row that overlap, an empty
     ///   hash on a non-bss row, an unknown kind, binding or relocation type, a relocation whose
     ///   field lies outside its entry, two rows for one symbol of a table, or no rows at all.
     public static func parse(_ text: String, file: String) throws -> [FunctionTable] {
+        try parseWithLines(text, file: file).map(\.table)
+    }
+
+    /// As `parse(_:file:)`, with the line of each table's first row.
+    public static func parseWithLines(_ text: String, file: String) throws -> [(table: FunctionTable, line: Int)] {
         let csv = try CSVReader(text: text, file: file)
         guard let header = csv.records.first else {
             throw SpacerError.data(file: file, location: "1", expected: "a header row with columns \(required.joined(separator: ","))", found: "no rows")
@@ -45,7 +57,7 @@ public enum TableCSV {
             throw SpacerError.data(file: file, location: "\(header.line)", expected: "columns \(required.joined(separator: ",")) in the header", found: "no column \(missing.joined(separator: ", "))")
         }
         var order: [String] = []
-        var rowsByTable: [String: (lib: String, ver: String, entries: [TableEntry])] = [:]
+        var rowsByTable: [String: (lib: String, ver: String, line: Int, entries: [TableEntry])] = [:]
         var seen: Set<String> = []
         for rec in csv.records.dropFirst() {
             let line = rec.line
@@ -63,12 +75,12 @@ public enum TableCSV {
                 throw SpacerError.data(file: file, location: loc("kind"), expected: "kind func, rodata, data or bss", found: "'\(kindText)'")
             }
             let sizeText = field("size")!
-            guard let size = Int(sizeText), size >= 1, size <= 1 << 40 else {
-                throw SpacerError.data(file: file, location: loc("size"), expected: "a size in bytes, a whole number from 1 to 2^40", found: "'\(sizeText)'")
+            guard let size = Int(sizeText), size >= 1, size <= TableEntry.maxSize else {
+                throw SpacerError.data(file: file, location: loc("size"), expected: "a size in bytes, a whole number from 1 to \(TableEntry.maxSize)", found: "'\(sizeText)'")
             }
             let alignText = field("align")!
-            guard let align = Int(alignText), align >= 1, align <= 1 << 30, align & (align - 1) == 0 else {
-                throw SpacerError.data(file: file, location: loc("align"), expected: "an alignment in bytes, a power of two", found: "'\(alignText)'")
+            guard let align = Int(alignText), align >= 1, align <= TableEntry.maxAlign, align & (align - 1) == 0 else {
+                throw SpacerError.data(file: file, location: loc("align"), expected: "an alignment in bytes, a power of two from 1 to \(TableEntry.maxAlign)", found: "'\(alignText)'")
             }
             let hash = field("hash")!
             if hash.isEmpty && kind != .bss {
@@ -79,7 +91,7 @@ public enum TableCSV {
                 throw SpacerError.data(file: file, location: loc("binding"), expected: "binding global, local or weak", found: "'\(bindText)'")
             }
             let key = "\(library)\u{1}\(version)"
-            if rowsByTable[key] == nil { order.append(key); rowsByTable[key] = (library, version, []) }
+            if rowsByTable[key] == nil { order.append(key); rowsByTable[key] = (library, version, line, []) }
             let orderText = field("order") ?? ""
             let ord: Int
             if orderText.isEmpty { ord = rowsByTable[key]!.entries.count }
@@ -98,6 +110,16 @@ public enum TableCSV {
             if let r = field("relocs"), !r.isEmpty {
                 relocs = try parseRelocations(r, size: size, file: file, location: loc("relocs"))
                 relocs.sort { ($0.offset, $0.type.rawValue) < ($1.offset, $1.type.rawValue) }
+                // Two relocations cannot write the same bytes (a strategy would resolve one field
+                // address two ways).
+                var reach: Relocation? = nil   // the field that ends furthest so far
+                for r in relocs {
+                    if let p = reach, r.offset < p.offset + p.type.width {
+                        throw SpacerError.data(file: file, location: loc("relocs"), expected: "relocation fields that do not overlap",
+                                               found: "'\(p.encoded)' (\(p.type.width) bytes at \(p.offset)) and '\(r.encoded)' (\(r.type.width) bytes at \(r.offset))")
+                    }
+                    if reach.map({ r.offset + r.type.width > $0.offset + $0.type.width }) ?? true { reach = r }
+                }
             }
             let entry = TableEntry(kind: kind, name: name, object: object, section: field("section") ?? "",
                                    binding: binding, order: ord, size: size, align: align, hash: hash, relocations: relocs)
@@ -108,7 +130,7 @@ public enum TableCSV {
         }
         return order.map { k in
             let t = rowsByTable[k]!
-            return FunctionTable(library: t.lib, version: t.ver, entries: t.entries, provenance: csv.comments)
+            return (FunctionTable(library: t.lib, version: t.ver, entries: t.entries, provenance: csv.comments), t.line)
         }
     }
 
@@ -158,6 +180,7 @@ public enum TableCSV {
     }
 
     /// A signed decimal in `b[from..<to]`, or nil (empty, not digits, or beyond Int64).
+    /// Accumulates towards the sign, so that Int64.min (an ELF r_addend may be) reads back.
     static func decimal(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int64? {
         var i = from, neg = false
         if i < to && (b[i] == 0x2D || b[i] == 0x2B) { neg = b[i] == 0x2D; i += 1 }
@@ -167,11 +190,11 @@ public enum TableCSV {
             let d = Int64(b[i]) - 48
             guard d >= 0 && d <= 9 else { return nil }
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(d)
+            let (a, o2) = neg ? m.subtractingReportingOverflow(d) : m.addingReportingOverflow(d)
             guard !o1 && !o2 else { return nil }
             v = a; i += 1
         }
-        return neg ? -v : v
+        return v
     }
 
     /// The CSV text of `tables`: provenance comments, the header, one row per entry.

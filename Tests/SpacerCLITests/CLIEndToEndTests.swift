@@ -105,6 +105,11 @@ enum CLI {
                              "--strategies", "spacer-delta,spacer-delta[shared-tables=true;slot-size=8]"], cwd: d)
         #expect(r.status == 0, "\(r.err)")
         #expect(r.out.contains("shared-tables=true;slot-size=8"))
+        // The terminal table tells the two runs apart by their non-default parameters.
+        let t = try CLI.run(["compare", "--tables", "t.csv", "--workload", "w.csv", "--no-csv",
+                             "--strategies", "spacer-delta,spacer-delta[shared-tables=true;slot-size=8]"], cwd: d)
+        let rows = t.out.split(separator: "\n").dropFirst(3).map { String($0.prefix { $0 != " " }) }
+        #expect(rows == ["spacer-delta", "spacer-delta[shared-tables=true;slot-size=8]"])
     }
 }
 

@@ -201,7 +201,9 @@ struct HostileInputTests {
         #expect(dataError { _ = try extractArchive(badSize, s) }?.location == "byte \(last + 48)")
         var tooLong = good
         tooLong.replaceSubrange((last + 48)..<(last + 58), with: Array("9999999   ".utf8))
-        #expect(dataError { _ = try extractArchive(tooLong, s) }?.file.hasSuffix("bad.a") == true)
+        let e3 = dataError { _ = try extractArchive(tooLong, s) }
+        #expect(e3?.file.hasSuffix("bad.a") == true && e3?.location == "byte \(last + 48)")
+        #expect(e3?.expected.hasPrefix("the 9999999 bytes of ar member") == true)
         // Every truncation inside a member header or member data is rejected (a cut exactly at
         // a member boundary leaves a valid, shorter archive).
         for n in stride(from: 1, to: good.count - 1, by: 5) where !headers.contains(n) && n != 8 {

@@ -162,4 +162,28 @@ import SpacerTestSupport
         l.trampolines[0].slots = Array(repeating: l.trampolines[0].slots[0], count: 257)
         #expect(LayoutCheck.problems(workload: w, layouts: [l], pageSize: 4096).contains { $0.contains("overflows: 257 slots × 16 bytes > 4096 bytes reserved") })
     }
+
+    /// Fuzz crash da934ced (fuzz-table, issue 6): a data entry of one library version pointing
+    /// at `g`, run by two images of which only one holds the library defining `g` (external in
+    /// the other), made spacer-delta send the pointer through a jump slot; the simulator refused
+    /// the layout and `compare` exited 70 on a valid table. Images of one version cannot get
+    /// different copies, so such a field now keeps its own value in each image (the page is not
+    /// shared, which the simulator counts) and no redirect is made.
+    @Test func aPointerWhoseTargetDiffersWithinOneVersionIsNotSlotted() throws {
+        let z = Build.table("z", "1", [TableEntry(kind: .data, name: "tab", object: "a.o", binding: .local, order: 0, size: 64, align: 16, hash: "0a0c",
+                                                  relocations: [Relocation(offset: 0, type: .abs64, target: "g", addend: 0)]),
+                                       Build.fn("user", 32, "U", calls: [(1, "g")])])
+        let zz = Build.table("zz", "1", [Build.fn("g", 32, "98")])
+        let w = try Build.workload([z, zz], images: [[("z", "1")], [("z", "1"), ("zz", "1")]])
+        let r = try StrategyRegistry.make("spacer-delta").place(w, context: PlacementContext())
+        #expect(LayoutCheck.problems(workload: w, layouts: r.layouts, pageSize: 4096).isEmpty)
+        let tab = r.layouts[0].addresses[0][0]
+        #expect(r.layouts[1].addresses[0][0] == tab)
+        #expect(r.layouts.allSatisfy { $0.redirects[tab] == nil })
+        // The call from user to g is a direct branch: it may still use a slot.
+        let user = r.layouts[0].addresses[0][1]
+        #expect(r.layouts[0].redirects[user + 1] != nil && r.layouts[0].redirects[user + 1] == r.layouts[1].redirects[user + 1])
+        let m = try Simulator.simulate(w, layouts: r.layouts, options: SimulationOptions())
+        #expect(m.lowerBoundFrames <= m.frames && m.frames <= m.totalPages)
+    }
 }

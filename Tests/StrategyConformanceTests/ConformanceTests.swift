@@ -17,7 +17,9 @@ import SpacerTestSupport
     struct Variant: CustomTestStringConvertible, Sendable {
         var name: String
         var params: [String: String]
-        var testDescription: String { params.isEmpty ? name : "\(name)\(params.sorted { $0.key < $1.key })" }
+        var testDescription: String {
+            params.isEmpty ? name : "\(name)[\(params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";"))]"
+        }
     }
     static let seeds: [UInt64] = [1, 2, 3, 7, 42]
 
