@@ -58,7 +58,7 @@ public struct BinPackingStrategy: PlacementStrategy {
     public static let summary = "pages as bins: FFD by image set + Martello-Toth L2 + GLPK per group, bins of different image sets merged when frames do not grow"
     public static let parameters = [
         ParameterSpec("model", .string, default: "arcflow", help: "exact model for GLPK: arcflow or assignment"),
-        ParameterSpec("budget", .double, default: "0", help: "seconds of solver time for the whole run; 0: the --time-limit"),
+        StrategySupport.budgetParameter,
         ParameterSpec("max-items", .int, default: "2000", help: "groups with more items keep first-fit decreasing (no GLPK)"),
         ParameterSpec("merge", .bool, default: "true", help: "merge bins of different image sets when frames do not grow"),
         ParameterSpec("variant-groups", .bool, default: "true", help: "group bodies by image set and by how their relocation targets split those images"),

@@ -40,7 +40,7 @@ public struct StripPackingStrategy: PlacementStrategy {
     public static let summary = "images ordered by spectral seriation, bodies as rectangles (image span x size), skyline or GLPK"
     public static let parameters = [
         ParameterSpec("exact-max", .int, default: "10", help: "zones with at most this many rectangles are solved by GLPK"),
-        ParameterSpec("budget", .double, default: "0", help: "seconds of solver time for the whole run; 0: the --time-limit"),
+        StrategySupport.budgetParameter,
         ParameterSpec("align-groups", .bool, default: "false", help: "start every image-set group on a page boundary"),
         ParameterSpec("fill-holes", .bool, default: "true", help: "bottom-left fill: lowest free place in the span, holes below the skyline included"),
         ParameterSpec("page-fit", .bool, default: "false", help: "a body no larger than a page never straddles a page boundary (it moves up to the next page)"),

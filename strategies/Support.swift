@@ -150,6 +150,11 @@ public enum StrategySupport {
 }
 
 extension StrategySupport {
+    /// The `budget` parameter of the solver strategies: seconds of solver time for the whole run
+    /// (DESIGN.md §5: compare stays well under a minute), 0 meaning the `--time-limit`.
+    public static let budgetParameter = ParameterSpec(
+        "budget", .double, default: "0", help: "seconds of solver time for the whole run; 0: the --time-limit")
+
     /// The `trampolines` parameter every one-address-per-body strategy declares.
     public static let trampolineParameter = ParameterSpec(
         "trampolines", .bool, default: "false",
