@@ -28,6 +28,7 @@ public struct ParameterSpec: Sendable, Hashable {
     public var type: ParameterType
     public var defaultValue: String
     public var help: String
+    /// - Parameters: `name` as written after `--param`; `defaultValue` in that same syntax.
     public init(_ name: String, _ type: ParameterType, default defaultValue: String, help: String) {
         self.name = name; self.type = type; self.defaultValue = defaultValue; self.help = help
     }
@@ -60,6 +61,9 @@ public struct StrategyParameters: Sendable, Hashable {
         }
         values = v
     }
+    /// The value of parameter `name` as declared. Values were checked against their `ParameterSpec`
+    /// when the parameters were made, so a declared name always parses; an undeclared one gives
+    /// 0, 0.0, false or "" (a strategy bug the conformance suite would show).
     public func int(_ name: String) -> Int { Int(values[name] ?? "") ?? 0 }
     public func double(_ name: String) -> Double { Double(values[name] ?? "") ?? 0 }
     public func bool(_ name: String) -> Bool { values[name] == "true" }

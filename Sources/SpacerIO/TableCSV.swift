@@ -223,6 +223,7 @@ public enum WorkloadCSV {
         try parse(FileIO.readText(path), file: path)
     }
 
+    /// Parses workload rows from CSV text, naming `file` in errors; see `read(path:)`.
     public static func parse(_ text: String, file: String) throws -> [WorkloadRow] {
         let csv = try CSVReader(text: text, file: file)
         guard let header = csv.records.first else {

@@ -22,9 +22,11 @@ public struct SimulationOptions: Sendable, Hashable {
     /// Page size in bytes, a power of two from 4096 to 2^30 (page keys pack in-page offsets into
     /// 32 bits).
     public var pageSize: Int
+    /// Which pages may merge (`ksm`: all; `loader`: read-only ones).
     public var dedup: DedupModel
     /// KSM's `max_page_sharing`: sharers per frame before a second frame is needed (≥ 2).
     public var maxPageSharing: Int
+    /// Whether relocation values are part of page content (`ignore` is an upper bound on sharing).
     public var xrefs: XrefMode
     public init(pageSize: Int = 4096, dedup: DedupModel = .ksm, maxPageSharing: Int = 256, xrefs: XrefMode = .resolve) {
         self.pageSize = pageSize; self.dedup = dedup; self.maxPageSharing = maxPageSharing; self.xrefs = xrefs

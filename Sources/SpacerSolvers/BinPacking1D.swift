@@ -56,6 +56,9 @@ public enum BinPackingModel: String, Sendable, CaseIterable {
     case arcflow
 }
 
+/// One-dimensional bin packing of one instance (item sizes in bytes, bins of `capacity` bytes):
+/// first-fit decreasing, the L1 and Martello–Toth L2 lower bounds, and exact solving with GLPK
+/// (assignment or arc-flow, `BinPackingModel`). Used by `bin-packing` per image-set group.
 public enum BinPacking1D {
     /// Validates an instance. - Throws: `SolverError.invalidModel` for a capacity < 1, a size
     /// outside 1...capacity or a `first` list of the wrong length.
