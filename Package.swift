@@ -16,9 +16,16 @@ let package = Package(
         // For the libFuzzer package in Fuzz/ (built only by scripts/fuzz.sh).
         .library(name: "SpacerELF", targets: ["SpacerELF"]),
         .library(name: "SpacerIO", targets: ["SpacerIO"]),
+        // The experiment harness: for the CLI, the Benchmarks/ package, the fuzzers and tests.
+        .library(name: "SpacerExperiments", targets: ["SpacerExperiments"]),
+        .library(name: "SpacerSolvers", targets: ["SpacerSolvers"]),
+        // Workload builders and a seeded generator, for the Benchmarks/ package.
+        .library(name: "SpacerTestSupport", targets: ["SpacerTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // SHA-256 of every input and output file in the provenance sidecars.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // zlib, for reading the committed gzip-compressed real function tables.
@@ -47,24 +54,28 @@ let package = Package(
         // Synthetic version histories with ground truth (the `generate` model); no CLI, so tests
         // and the benchmark use it directly.
         .target(name: "SpacerSynth", dependencies: ["SpacerCore"]),
-        // Commands; the only target that imports ArgumentParser.
+        // Embeds the tool's git commit (and whether the build was dirty) into SpacerExperiments.
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        // The experiment harness (no ArgumentParser): validated run configuration, strategy specs,
+        // place -> simulate -> rows, the result schema (CSV, JSON, terminal table), sweeps,
+        // provenance sidecars and the output policy. CLI, benchmarks, fuzzers and tests share it.
+        .target(name: "SpacerExperiments", dependencies: [
+            "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerSynth",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], plugins: ["BuildInfoPlugin"]),
+        // Commands and their shared option groups; the only target that imports ArgumentParser.
         .target(name: "SpacerCLI", dependencies: [
-            "SpacerCore", "SpacerELF", "SpacerSimulator", "SpacerIO", "SpacerStrategies", "SpacerSynth",
+            "SpacerCore", "SpacerELF", "SpacerSimulator", "SpacerIO", "SpacerStrategies", "SpacerSynth", "SpacerExperiments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "spacer-sim", dependencies: ["SpacerCLI"]),
-        // Measurements (swift run -c release spacer-bench …): the solver strategies, and placement
-        // and scoring throughput at scale (`scale`); not a test.
-        .executableTarget(name: "spacer-bench", dependencies: [
-            "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerSolvers", "SpacerStrategies", "SpacerSynth", "SpacerTestSupport",
-        ]),
         .target(name: "SpacerTestSupport", dependencies: ["SpacerCore"], path: "Tests/SpacerTestSupport"),
         .testTarget(name: "SpacerCoreTests", dependencies: ["SpacerCore", "SpacerIO", "SpacerTestSupport"]),
         .testTarget(name: "SpacerSimulatorTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "StrategyConformanceTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "SpacerELFTests", dependencies: ["SpacerCore", "SpacerELF", "SpacerIO", "SpacerSimulator", "SpacerStrategies"]),
-        .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI", "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerSynth", "SpacerTestSupport"]),
-        .testTarget(name: "SpacerSynthTests", dependencies: ["SpacerSynth", "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
+        .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI", "SpacerExperiments", "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerSynth", "SpacerTestSupport"]),
+        .testTarget(name: "SpacerSynthTests", dependencies: ["SpacerSynth", "SpacerExperiments", "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "SpacerSolversTests", dependencies: ["SpacerCore", "SpacerSolvers", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
     ]
 )

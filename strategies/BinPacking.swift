@@ -2,7 +2,7 @@ import Foundation
 import SpacerCore
 import SpacerSolvers
 
-/// `bin-packing` (DESIGN.md §5): pages are bins of page-size bytes, a body never straddles a page
+/// `bin-packing` (docs/design.md §5): pages are bins of page-size bytes, a body never straddles a page
 /// boundary, and the objective is total frames across the workload.
 ///
 /// Model. Every body instance gets one address, the same in every image that holds it (its
@@ -59,7 +59,7 @@ public struct BinPackingStrategy: PlacementStrategy {
     public static let parameters = [
         ParameterSpec("model", .string, default: "arcflow", help: "exact model for GLPK: arcflow or assignment"),
         StrategySupport.budgetParameter,
-        ParameterSpec("max-items", .int, default: "2000", help: "groups with more items keep first-fit decreasing (no GLPK)"),
+        ParameterSpec("max-items", .int, default: "2000", help: "groups with more items keep first-fit decreasing (no GLPK)", range: 0...1_000_000),
         ParameterSpec("merge", .bool, default: "true", help: "merge bins of different image sets when frames do not grow"),
         ParameterSpec("variant-groups", .bool, default: "true", help: "group bodies by image set and by how their relocation targets split those images"),
         StrategySupport.trampolineParameter,

@@ -10,7 +10,7 @@ import SpacerCore
 /// move by whole pages, PC-relative references between them keep their bytes. No strategy state
 /// and no knowledge of other images: each image is laid out alone. Each library starts at one
 /// address in every image that holds it (reserved as large as its largest layout); data follows
-/// the per-library policy of DESIGN.md §4.
+/// the per-library policy of docs/design.md §4.
 ///
 /// Measured on the real SQLite, Lua and zlib workloads (issue 6): runs pay a page of padding
 /// each, and a call or data reference from a run that moved to one that did not changes bytes, so
@@ -24,8 +24,8 @@ public struct ContentDefinedStrategy: PlacementStrategy {
     public static let name = "content-defined"
     public static let summary = "content-defined chunking: a page-aligned run starts at bodies whose hash meets a boundary condition"
     public static let parameters = [
-        ParameterSpec("avg-run", .int, default: "64", help: "average bodies per run (boundary when hash mod avg-run = 0), 1..4096"),
-        ParameterSpec("slack", .int, default: "0", help: "bytes left free at the end of every run so that a body may grow without moving later runs"),
+        ParameterSpec("avg-run", .int, default: "64", help: "average bodies per run (boundary when hash mod avg-run = 0), 1..4096", range: 1...4096),
+        ParameterSpec("slack", .int, default: "0", help: "bytes left free at the end of every run so that a body may grow without moving later runs", range: 0...1_048_576),
     ]
     let avgRun: UInt64
     let slack: Int

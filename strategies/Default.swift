@@ -2,7 +2,7 @@ import SpacerCore
 
 /// `default`: what the build does today. Each image's functions in link order, packed with their
 /// alignment, libraries back to back in the image's row order from `AddressMap.codeBase`; data
-/// by the per-library policy of DESIGN.md §4.
+/// by the per-library policy of docs/design.md §4.
 public struct DefaultStrategy: PlacementStrategy {
     public static let name = "default"
     public static let summary = "link order, functions packed with their alignment, libraries back to back"

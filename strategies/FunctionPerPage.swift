@@ -2,7 +2,7 @@ import SpacerCore
 
 /// `function-per-page`: the default link order, but every function starts on a page boundary.
 /// Unchanged functions then keep identical pages whatever moves around them, at the price of
-/// the highest internal fragmentation (DESIGN.md §5).
+/// the highest internal fragmentation (docs/design.md §5).
 public struct FunctionPerPageStrategy: PlacementStrategy {
     public static let name = "function-per-page"
     public static let summary = "every function starts on a page boundary, link order"

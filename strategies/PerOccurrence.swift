@@ -2,7 +2,7 @@ import SpacerCore
 
 /// `per-occurrence`: functions tracked across versions by body; bodies ordered by how many images
 /// contain them (common to all first, then subsets by falling count, then bodies of one image),
-/// one consistent order and one address for every image that holds a body (DESIGN.md §5; the
+/// one consistent order and one address for every image that holds a body (docs/design.md §5; the
 /// prototype's per-occurrence rule at function rather than library granularity). Data entries
 /// are placed the same way in the rodata and writable zones.
 public struct PerOccurrenceStrategy: PlacementStrategy {

@@ -1,7 +1,8 @@
 import SpacerCore
 
 /// `spacer-delta`: Spacer-Δ (Gain et al., "Efficient Versioning for Unikernels", CLOUD 2025),
-/// reimplemented correctly where the public prototype is not (reference/spacer-delta-prototype.md §9).
+/// reimplemented correctly where the public prototype (gaulthiergain/Spacer-delta) is not
+/// (docs/strategies.md, "Spacer-Δ, corrected").
 ///
 /// Per library, versions in the workload oldest first. Region 1 holds the first version whole;
 /// region k holds only the bodies of version k that no earlier region holds (new or modified
@@ -17,7 +18,7 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
     public static let name = "spacer-delta"
     public static let summary = "Spacer-Δ: first version whole, then page-aligned delta regions of new bodies; trampolines for moved targets"
     public static let parameters = [
-        ParameterSpec("slot-size", .int, default: "16", help: "bytes per trampoline slot (8..64)"),
+        ParameterSpec("slot-size", .int, default: "16", help: "bytes per trampoline slot (8..64)", range: 8...64),
         ParameterSpec("shared-tables", .bool, default: "false", help: "key trampoline pages by content so images whose slots agree share them"),
         ParameterSpec("map-used-only", .bool, default: "false", help: "map only the pages that hold an entry the image uses (dead old copies' pages stay unmapped)"),
     ]

@@ -2,7 +2,7 @@ import Foundation
 import SpacerCore
 import SpacerSolvers
 
-/// `strip-packing` (DESIGN.md §5): images along one axis, addresses along the other; each body a
+/// `strip-packing` (docs/design.md §5): images along one axis, addresses along the other; each body a
 /// rectangle as wide as its image span and as tall as its size, at one address in every image
 /// that holds it.
 ///
@@ -39,7 +39,7 @@ public struct StripPackingStrategy: PlacementStrategy {
     public static let name = "strip-packing"
     public static let summary = "images ordered by spectral seriation, bodies as rectangles (image span x size), skyline or GLPK"
     public static let parameters = [
-        ParameterSpec("exact-max", .int, default: "10", help: "zones with at most this many rectangles are solved by GLPK"),
+        ParameterSpec("exact-max", .int, default: "10", help: "zones with at most this many rectangles are solved by GLPK", range: 0...1000),
         StrategySupport.budgetParameter,
         ParameterSpec("align-groups", .bool, default: "false", help: "start every image-set group on a page boundary"),
         ParameterSpec("fill-holes", .bool, default: "true", help: "bottom-left fill: lowest free place in the span, holes below the skyline included"),

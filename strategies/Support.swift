@@ -27,7 +27,7 @@ public enum StrategySupport {
         return ends
     }
 
-    /// The data policy of DESIGN.md §4 ("at the least"): each library's read-only data in a
+    /// The data policy of docs/design.md §4 ("at the least"): each library's read-only data in a
     /// region whose address is the same in every image that holds the library (rodata zone), its
     /// writable data and bss likewise (writable zone), objects in link order. Each library's region
     /// is page-aligned and as large as its largest version in the workload.
@@ -61,7 +61,7 @@ public enum StrategySupport {
     }
 
     /// Places body instances grouped by image-set signature, each group at one global address in
-    /// every image that holds it (the per-occurrence rule of DESIGN.md §5).
+    /// every image that holds it (the per-occurrence rule of docs/design.md §5).
     ///
     /// Groups held by ≥ 2 images come first, by falling image count, ties by first appearance;
     /// each starts page-aligned when `alignGroups`. Bodies held by one image only are then packed
@@ -151,9 +151,9 @@ public enum StrategySupport {
 
 extension StrategySupport {
     /// The `budget` parameter of the solver strategies: seconds of solver time for the whole run
-    /// (DESIGN.md §5: compare stays well under a minute), 0 meaning the `--time-limit`.
+    /// (docs/design.md §5: compare stays well under a minute), 0 meaning the `--time-limit`.
     public static let budgetParameter = ParameterSpec(
-        "budget", .double, default: "0", help: "seconds of solver time for the whole run; 0: the --time-limit")
+        "budget", .double, default: "0", help: "seconds of solver time for the whole run, 0 to 86400; 0: the --time-limit", range: 0...86_400)
 
     /// The `trampolines` parameter every one-address-per-body strategy declares.
     public static let trampolineParameter = ParameterSpec(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpacerCore
+import SpacerExperiments
 import SpacerIO
 import SpacerSynth
 
@@ -58,8 +59,20 @@ struct GeneratorOptions: ParsableArguments {
             throw ValidationError("unknown preset '\(p)'; presets: \(SynthPreset.all.map(\.name).joined(separator: ", "))")
         }
         if let w = workload, WorkloadShape(w) == nil { throw ValidationError("--workload must be chain or mix:N, found '\(w)'") }
-        if let i = instances, i < 1 { throw ValidationError("--instances must be ≥ 1, found \(i)") }
-        if let s = sizeSigma, !(s >= 0) { throw ValidationError("--size-sigma must be ≥ 0") }
+        try usage {
+            if let i = instances { try RunConfiguration.check(i, in: RunConfiguration.instancesRange, option: "--instances") }
+            if let x = libraries { try RunConfiguration.check(x, in: 1...1000, option: "--libraries") }
+            if let x = functions { try RunConfiguration.check(x, in: 1...1_000_000, option: "--functions") }
+            if let x = versions { try RunConfiguration.check(x, in: 1...100_000, option: "--versions") }
+        }
+        for (name, value) in [("--change-rate", changeRate), ("--modify-same-rate", modifySameRate), ("--modify-resize-rate", modifyResizeRate),
+                              ("--insert-rate", insertRate), ("--delete-rate", deleteRate), ("--rename-rate", renameRate),
+                              ("--reorder-rate", reorderRate), ("--revert-rate", revertRate)] {
+            if let v = value, !(v.isFinite && (0...1).contains(v)) { throw ValidationError("\(name) must be a number from 0 to 1, found \(v)") }
+        }
+        // ln(size): sizes stay between 1 byte and the 256 MiB entry cap (ln 2^28 ≈ 19.4).
+        if let m = sizeMu, !(m.isFinite && (0...19).contains(m)) { throw ValidationError("--size-mu must be from 0 to 19 (ln of bytes), found \(m)") }
+        if let s = sizeSigma, !(s.isFinite && (0...4).contains(s)) { throw ValidationError("--size-sigma must be from 0 to 4, found \(s)") }
         if !fitSizes.isEmpty && (sizeMu != nil || sizeSigma != nil) { throw ValidationError("--fit-sizes and --size-mu/--size-sigma exclude each other") }
         let (c, _, _) = try resolved(fitted: nil)
         if let p = c.problem { throw ValidationError(p) }
@@ -92,11 +105,24 @@ struct GeneratorOptions: ParsableArguments {
         return (c, shape, inst)
     }
 
+    /// The expected number of function rows over all versions and libraries: the first version's
+    /// functions, then each version × (1 + insert − delete). What `generate` costs grows with it.
+    static func expectedRows(_ c: SynthConfig) -> Double {
+        let growth = 1 + c.rates.insert - c.rates.delete
+        var perVersion = Double(c.functions), total = 0.0
+        for _ in 0..<c.versions { total += perVersion; perVersion *= max(growth, 0) }
+        return total * Double(c.names.count)
+    }
+
+    /// The most expected function rows `generate` (and a sweep's dataset) makes without
+    /// `--force`: 20 million rows, about 2 GiB of tables (the `large` preset makes 2.1 million).
+    static let maxRowsWithoutForce = 20_000_000.0
+
     /// The size model fitted to `--fit-sizes`, or nil when not given.
-    /// - Throws: as `Runner.loadTables`; `.data` when the tables hold no function.
+    /// - Throws: as `Harness.loadTables`; `.data` when the tables hold no function.
     func fittedSizes() throws -> SizeModel? {
         guard !fitSizes.isEmpty else { return nil }
-        let sizes = try Runner.loadTables(fitSizes).flatMap { $0.entries.filter { $0.kind == .function }.map(\.size) }
+        let sizes = try Harness.loadTables(fitSizes).flatMap { $0.entries.filter { $0.kind == .function }.map(\.size) }
         guard !sizes.isEmpty else {
             throw SpacerError.data(file: fitSizes.joined(separator: " "), location: "", expected: "at least one function row to fit sizes on", found: "none")
         }
@@ -115,7 +141,7 @@ struct GenerateCommand: ParsableCommand {
           PREFIX.tables.csv      the function tables (the real tables' CSV format; .csv.gz with --gzip)
           PREFIX.workload.csv    image,library,version,instances
           PREFIX.truth.csv       for each library and pair of versions, the bytes an ideal placement \
-        could share (body instances both versions hold; README, "Ground truth")
+        could share (body instances both versions hold; docs/formats.md, "Ground truth")
         and PREFIX.json with the exact command. The same options and seed give byte-identical files.
 
         Examples:
@@ -127,39 +153,66 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var generator: GeneratorOptions
 
-    @Option(help: ArgumentHelp("Output prefix (default: notebooks-out/synthetic/<preset or custom>).", valueName: "prefix"))
+    @Option(name: [.short, .customLong("out")], help: ArgumentHelp("Output prefix (default: notebooks-out/synthetic/<preset or custom>).", valueName: "prefix"))
     var out: String?
+
+    @Option(help: ArgumentHelp("What to print on standard output: table (a summary, default), csv or json (one row per file written: file, kind, rows, bytes, sha256).", valueName: "format"))
+    var format: OutputFormat?
 
     @Flag(help: "Write the tables gzip-compressed (PREFIX.tables.csv.gz).")
     var gzip = false
+
+    @Flag(help: "Print the expected size of the history and stop; writes nothing.")
+    var dryRun = false
+
+    @Flag(help: "Generate a history of more than 20 million expected function rows.")
+    var force = false
+
+    func validate() throws {
+        let (config, _, _) = try generator.resolved(fitted: nil)
+        let rows = GeneratorOptions.expectedRows(config)
+        if rows > GeneratorOptions.maxRowsWithoutForce && !force && !dryRun {
+            throw ValidationError(String(format: "the history would hold about %.3g function rows (more than 2e7: rates insert %.3g, delete %.3g over %d versions); lower --versions or --insert-rate, check with --dry-run, or pass --force", rows, config.rates.insert, config.rates.delete, config.versions))
+        }
+        if let o = out { try usage { try FileIO.checkOutputPath(o + ".workload.csv") } }
+    }
 
     func run() throws {
         try reportingErrors {
             let fitted = try generator.fittedSizes()
             let (config, shape, instances) = try generator.resolved(fitted: fitted)
+            if dryRun {
+                print(String(format: "about %.0f function rows: %d libraries × %d versions, %d functions in the first version", GeneratorOptions.expectedRows(config), config.names.count, config.versions, config.functions))
+                return
+            }
+            let tty = isatty(2) != 0
+            if tty { note("generate: \(config.names.count) libraries × \(config.versions) versions, about \(Int(GeneratorOptions.expectedRows(config))) function rows …") }
             let h = try SynthHistory.make(config, shape: shape, instances: instances)
             let prefix = out ?? "notebooks-out/synthetic/\(generator.preset ?? "custom")"
             let tablesPath = prefix + (gzip ? ".tables.csv.gz" : ".tables.csv")
             var provenance = config.provenance
             provenance.append("workload \(shape), \(instances) instance(s) per image: \((prefix as NSString).lastPathComponent).workload.csv; ground truth: \((prefix as NSString).lastPathComponent).truth.csv")
             if fitted != nil { provenance.append("sizes fitted to: \(generator.fitSizes.joined(separator: " "))") }
-            try FileIO.writeAtomically(TableCSV.render(h.tables, provenance: provenance), to: tablesPath)
-            try FileIO.writeAtomically(WorkloadCSV.render(h.rows), to: prefix + ".workload.csv")
-            try FileIO.writeAtomically(TruthCSV.render(h.truth), to: prefix + ".truth.csv")
-            let meta = """
-            {
-              "command": \(jsonString(CommandLine.arguments.joined(separator: " "))),
-              "tool_version": \(jsonString(spacerSimVersion)),
-              "git_commit": \(jsonString(currentGitCommit())),
-              "tables": \(jsonString(tablesPath)),
-              "workload": \(jsonString(prefix + ".workload.csv")),
-              "truth": \(jsonString(prefix + ".truth.csv")),
-              "size_model": \(jsonString(config.sizes.description))
+            let files: [(path: String, kind: String, data: Data, rows: Int)] = [
+                (tablesPath, "tables", Data(TableCSV.render(h.tables, provenance: provenance).utf8), h.tables.reduce(0) { $0 + $1.entries.count }),
+                (prefix + ".workload.csv", "workload", Data(WorkloadCSV.render(h.rows).utf8), h.rows.count),
+                (prefix + ".truth.csv", "truth", Data(TruthCSV.render(h.truth).utf8), h.truth.count),
+            ]
+            var options: [String: String] = ["size_model": config.sizes.description, "shape": "\(shape)", "instances": String(instances),
+                                             "seed": String(config.seed), "versions": String(config.versions), "functions": String(config.functions),
+                                             "libraries": config.names.joined(separator: " "), "rates": config.rates.description]
+            if let p = generator.preset { options["preset"] = p }
+            let fitInputs = try generator.fitSizes.isEmpty ? [] : Harness.tableFiles(generator.fitSizes).map(FileDigest.of(file:))
+            var meta = Provenance(inputs: fitInputs, inputDigest: FileDigest.of(text: config.provenance.joined(separator: "\n")), options: options)
+            meta.outputs = files.map { FileDigest.of(data: $0.data, path: $0.path, rows: $0.rows) }
+            // All four files are written to temporaries first, then renamed together.
+            try FileIO.commit(files.map { ($0.path, $0.data) } + [(prefix + ".json", try meta.encoded())])
+            let manifest = TidyTable(columns: ["file", "kind", "rows", "bytes", "sha256"], numeric: ["rows", "bytes"],
+                                     rows: zip(files, meta.outputs).map { f, d in [f.path, f.kind, String(f.rows), String(d.bytes), d.sha256] })
+            switch format ?? .table {
+            case .table: try FileIO.writeStandardOutput(summary(h, config: config, shape: shape, files: files.map(\.path)))
+            case let f: try FileIO.writeStandardOutput(manifest.rendered(f))
             }
-
-            """
-            try FileIO.writeAtomically(meta, to: prefix + ".json")
-            print(summary(h, config: config, shape: shape, files: [tablesPath, prefix + ".workload.csv", prefix + ".truth.csv"]), terminator: "")
         }
     }
 

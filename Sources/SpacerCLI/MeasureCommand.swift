@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SpacerCore
 import SpacerELF
+import SpacerExperiments
 import SpacerIO
 
 /// `spacer-sim measure`: real page sharing of linked ELF executables.
@@ -16,35 +17,43 @@ struct MeasureCommand: ParsableCommand {
         one frame. Metrics are the simulator's: total_pages, frames (KSM: Σ ceil(count / \
         max_page_sharing); loader: read-only pages shared without cap, writable pages private), \
         pages_shared, pages_sharing, sharing_pct, zero_pages (pages whose bytes are all zero). \
-        One row for all pages, one for read-only and one for writable pages.
+        One row for all pages, one for read-only and one for writable pages; the CSV also carries \
+        tool_version, tool_commit and input_digest (sha256 over the images' sha256), and -o \
+        writes a provenance sidecar beside it.
 
         Examples:
           spacer-sim measure build/sqlite-*.elf
-          spacer-sim measure --csv --range 0x100000-0x40000000 img1 img2   # the code zone only
+          spacer-sim measure --format csv --range 0x100000-0x40000000 img1 img2   # the code zone only
+          spacer-sim measure build/*.elf -o notebooks-out/measured.csv
         """)
 
     @Argument(help: ArgumentHelp("Linked x86-64 ELF64 executables (ET_EXEC or ET_DYN).", valueName: "ELF"))
-    var files: [String]
+    var files: [String] = []
 
-    @Flag(help: "Print CSV (header and one row per class) instead of a table.")
+    /// The spelling before `--format csv`.
+    @Flag(name: .customLong("csv"), help: .hidden)
     var csv = false
 
-    @Option(help: "Page size in bytes, a power of two ≥ 4096.")
+    @OptionGroup(title: "Output") var output: OutputOptions
+
+    @Option(help: ArgumentHelp("Page size in bytes: a power of two from 4096 to 2^30.", valueName: "bytes"))
     var pageSize = 4096
 
     @Option(help: "Dedup model: ksm or loader.")
-    var dedup: String = "ksm"
+    var dedup: DedupModel = .ksm
 
-    @Option(help: "KSM max_page_sharing.")
+    @Option(help: ArgumentHelp("KSM max_page_sharing, 2 to 2^31.", valueName: "n"))
     var maxPageSharing = 256
 
     @Option(name: .customLong("range"), help: ArgumentHelp("Count only pages starting in LO-HI (hex or decimal, HI exclusive). Repeatable.", valueName: "LO-HI"))
     var ranges: [String] = []
 
     func validate() throws {
-        guard pageSize >= 4096, pageSize & (pageSize - 1) == 0 else { throw ValidationError("--page-size must be a power of two ≥ 4096, found \(pageSize)") }
-        guard PageMeasure.Dedup(rawValue: dedup) != nil else { throw ValidationError("--dedup must be ksm or loader, found '\(dedup)'") }
-        guard maxPageSharing >= 2 else { throw ValidationError("--max-page-sharing must be ≥ 2") }
+        guard !files.isEmpty else { throw ValidationError("give the linked executables to measure") }
+        try usage {
+            try RunConfiguration.checkPageSize(pageSize, option: "--page-size")
+            try RunConfiguration.check(maxPageSharing, in: RunConfiguration.maxPageSharingRange, option: "--max-page-sharing")
+        }
         _ = try parsedRanges()
     }
 
@@ -61,31 +70,35 @@ struct MeasureCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let images = try PageMeasure.load(paths: files)
-            let r = PageMeasure.measure(images, pageSize: pageSize, dedup: PageMeasure.Dedup(rawValue: dedup)!,
-                                        maxPageSharing: maxPageSharing, ranges: try parsedRanges())
-            print(MeasureCommand.render(r, csv: csv, images: files.count, pageSize: pageSize, dedup: dedup, range: ranges.joined(separator: " ")), terminator: "")
+            let r = PageMeasure.measure(images, pageSize: pageSize, dedup: dedup, maxPageSharing: maxPageSharing, ranges: try parsedRanges())
+            let digests = try files.map(FileDigest.of(file:))
+            let format = csv ? .csv : output.resolved()
+            let table = MeasureCommand.table(r, images: files.count, pageSize: pageSize, dedup: dedup.rawValue,
+                                             range: ranges.joined(separator: " "), inputDigest: FileDigest.combined(digests))
+            var text = table.rendered(format)
+            if format == .table {
+                text = "\(files.count) image\(files.count == 1 ? "" : "s"), page \(pageSize) B, dedup \(dedup.rawValue)\(ranges.isEmpty ? "" : ", range \(ranges.joined(separator: " "))")\n"
+                    + TidyTable(columns: Array(table.columns.prefix(11)), rows: table.rows.map { Array($0.prefix(11)) }).text()
+            }
+            try emit(text, to: output.out, rows: table.rows.count,
+                     provenance: Provenance(inputs: digests, options: ["page_size": String(pageSize), "dedup": dedup.rawValue,
+                                                                       "max_page_sharing": String(maxPageSharing), "range": ranges.joined(separator: " ")]))
         }
     }
 
-    /// The measure output: CSV (`class,images,page_size,dedup,range,total_pages,frames,pages_shared,
-    /// pages_sharing,sharing_pct,zero_pages`) or an aligned table.
-    static func render(_ r: PageMeasure.Result, csv: Bool, images: Int, pageSize: Int, dedup: String, range: String) -> String {
+    /// The measure rows: one per class (`all`, `read-only`, `writable`), columns `class, images,
+    /// page_size, dedup, range, total_pages, frames, pages_shared, pages_sharing, sharing_pct,
+    /// zero_pages, tool_version, tool_commit, input_digest` (docs/formats.md).
+    static func table(_ r: PageMeasure.Result, images: Int, pageSize: Int, dedup: String, range: String, inputDigest: String) -> TidyTable {
         let rows: [(String, PageMeasure.Counts)] = [("all", r.all), ("read-only", r.readOnly), ("writable", r.writable)]
-        if csv {
-            var out = "class,images,page_size,dedup,range,total_pages,frames,pages_shared,pages_sharing,sharing_pct,zero_pages\n"
-            for (name, c) in rows {
-                out += [name, String(images), String(pageSize), dedup, range, String(c.totalPages), String(c.frames), String(c.pagesShared),
-                        String(c.pagesSharing), String(format: "%.3f", c.sharingPct), String(c.zeroPages)].map(csvField).joined(separator: ",") + "\n"
-            }
-            return out
-        }
-        var out = "\(images) image\(images == 1 ? "" : "s"), page \(pageSize) B, dedup \(dedup)\(range.isEmpty ? "" : ", range \(range)")\n"
-        out += "class      total_pages  frames  pages_shared  pages_sharing  sharing %  zero_pages\n"
-        for (name, c) in rows {
-            out += name.padding(toLength: 9, withPad: " ", startingAt: 0)
-                + String(format: "  %11d  %6d  %12d  %13d  %9.1f  %10d\n", c.totalPages, c.frames, c.pagesShared, c.pagesSharing, c.sharingPct, c.zeroPages)
-        }
-        return out
+        return TidyTable(
+            columns: ["class", "images", "page_size", "dedup", "range", "total_pages", "frames", "pages_shared", "pages_sharing",
+                      "sharing_pct", "zero_pages", "tool_version", "tool_commit", "input_digest"],
+            numeric: ["images", "page_size", "total_pages", "frames", "pages_shared", "pages_sharing", "sharing_pct", "zero_pages"],
+            rows: rows.map { name, c in
+                [name, String(images), String(pageSize), dedup, range, String(c.totalPages), String(c.frames), String(c.pagesShared),
+                 String(c.pagesSharing), String(format: "%.3f", c.sharingPct), String(c.zeroPages), Tool.version, Tool.commitLabel, inputDigest]
+            })
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SpacerCore
 import SpacerELF
+import SpacerExperiments
 import SpacerIO
 import SpacerSimulator
 import SpacerStrategies
@@ -36,11 +37,13 @@ struct PlaceCommand: ParsableCommand {
               --objects-root ~/.cache/spacer-sim/obj --emit-ld /tmp/zlib-sd
         """)
 
-    @Option(help: "Strategy name (see spacer-sim strategies).")
+    @Option(help: ArgumentHelp("One strategy, name or name[k=v;k2=v2] (see spacer-sim strategies --verbose).", valueName: "name"))
     var strategy: String
 
     @Option(name: .customLong("param"), help: ArgumentHelp("Strategy parameter name=value. Repeatable.", valueName: "name=value"))
     var params: [String] = []
+
+    @OptionGroup(title: "Run options (as compare)") var runOptions: RunOptions
 
     @Option(help: ArgumentHelp("Workload CSV: image,library,version[,instances].", valueName: "file"))
     var workload: String
@@ -57,9 +60,6 @@ struct PlaceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write linker scripts, image objects and predictions here (replaced atomically).", valueName: "dir"))
     var emitLd: String?
 
-    @Option(help: "Page size in bytes, a power of two ≥ 4096.")
-    var pageSize = 4096
-
     static let zones: [(String, Range<UInt64>)] = [
         ("code", AddressMap.codeBase..<AddressMap.trampolineBase),
         ("trampolines", AddressMap.trampolineBase..<AddressMap.rodataBase),
@@ -69,12 +69,17 @@ struct PlaceCommand: ParsableCommand {
     ]
 
     func validate() throws {
-        guard pageSize >= 4096, pageSize & (pageSize - 1) == 0 else { throw ValidationError("--page-size must be a power of two ≥ 4096, found \(pageSize)") }
-        guard StrategyRegistry.named(strategy) != nil else {
-            throw ValidationError("unknown strategy '\(strategy)'; registered: \(StrategyRegistry.all.map { $0.name }.joined(separator: ", "))")
-        }
+        _ = try spec()
         for o in objects where !o.contains("@") || !o.contains("=") { throw ValidationError("--objects '\(o)': expected LIB@VERSION=PATH") }
-        for p in params where !p.contains("=") { throw ValidationError("--param '\(p)': expected name=value") }
+    }
+
+    /// The one strategy asked for, with `--param` applied.
+    func spec() throws -> StrategySpec {
+        do {
+            let specs = try StrategySpec.parseList(strategy, params: params)
+            guard specs.count == 1 else { throw ValidationError("--strategy takes one strategy, found \(specs.count)") }
+            return specs[0]
+        } catch let SpacerError.usage(m) { throw ValidationError(m) }
     }
 
     func run() throws { try reportingErrors { try execute() } }
@@ -117,20 +122,20 @@ struct PlaceCommand: ParsableCommand {
         }
         var loaded: [FunctionTable]
         if !tables.isEmpty {
-            loaded = try Runner.loadTables(tables)
+            loaded = try Harness.loadTables(tables)
         } else if libs.count == pairs.count {
             loaded = pairs.map { l, v in FunctionTable(library: l, version: v, entries: libs["\(l)@\(v)"]!.entries) }
         } else {
-            guard let d = Runner.locate("datasets/real") else { throw SpacerError.noInput(path: "datasets/real (pass --tables or --objects)") }
-            loaded = try Runner.loadTables([d])
+            guard let d = Harness.locate("datasets/real") else { throw SpacerError.noInput(path: "datasets/real (pass --tables or --objects)") }
+            loaded = try Harness.loadTables([d])
         }
         let w = try Workload(rows: rows, tables: loaded, source: workload)
-        var given: [String: String] = [:]
-        for p in params { let kv = p.split(separator: "=", maxSplits: 1).map(String.init); given[kv[0]] = kv[1] }
-        let s = try StrategyRegistry.make(strategy, parameters: given)
-        let type = Swift.type(of: s)
-        let result = try s.place(w, context: PlacementContext(pageSize: pageSize))
-        let options = SimulationOptions(pageSize: pageSize)
+        let spec = try spec()
+        let type = spec.type
+        let config = runOptions.config
+        let pageSize = config.pageSize
+        let result = try spec.make().place(w, context: config.context())
+        let options = config.simulation
         var predicted = "strategy,zone,range,images,total_pages,frames,pages_shared,pages_sharing,sharing_pct,zero_pages\n"
         var table = "zone          total_pages  frames  pages_shared  pages_sharing  sharing %\n"
         for (zone, range) in Self.zones {
@@ -145,8 +150,7 @@ struct PlaceCommand: ParsableCommand {
                           String(m.pagesSharing), String(format: "%.3f", m.sharingPct), String(m.zeroPages)].map(csvField).joined(separator: ",") + "\n"
             table += zone.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "  %11d  %6d  %12d  %13d  %9.1f\n", m.totalPages, m.frames, m.pagesShared, m.pagesSharing, m.sharingPct)
         }
-        print("place: \(strategy) on \(workload): \(w.images.count) images; predicted by the simulator (page \(pageSize) B, ksm):")
-        print(table, terminator: "")
+        try FileIO.writeStandardOutput("place: \(spec.label) on \(workload): \(w.images.count) images; predicted by the simulator (page \(pageSize) B, \(config.dedup.rawValue), xrefs \(config.xrefsLabel)):\n" + table)
         guard let dir = emitLd else { return }
         let files = try LinkEmitter.emit(workload: w, layouts: result.layouts, libraries: libs, strategy: strategy, pageSize: pageSize)
         var out: [(String, [UInt8])] = []

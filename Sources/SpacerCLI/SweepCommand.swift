@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpacerCore
+import SpacerExperiments
 import SpacerIO
 import SpacerSimulator
 import SpacerStrategies
@@ -16,7 +17,7 @@ struct SweepCommand: ParsableCommand {
         applied), or selects from tables read once, runs one strategy and scores it. The CSV has \
         the columns of compare, then preset, versions, change_rate, instances_per_image, \
         ideal_shared_bytes, actual_shared_bytes and ideal_sharing_pct (the share of the bytes an \
-        ideal placement could share that this placement shares; README, "Ground truth").
+        ideal placement could share that this placement shares; docs/formats.md, "Ground truth").
 
         Resumable: rows already in --out are skipped, and the file is rewritten atomically (at \
         most every second and at the end), so an interrupted run loses at most a second of work \
@@ -71,22 +72,25 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Dedup models: ksm, loader.", valueName: "list"))
     var dedup = "ksm"
 
-    @Option(help: "KSM max_page_sharing.")
+    @Option(help: ArgumentHelp("KSM max_page_sharing, 2 to 2^31.", valueName: "n"))
     var maxPageSharing = 256
 
     @Option(help: "resolve, or ignore (an upper bound on sharing, labelled so).")
-    var xrefs = "resolve"
+    var xrefs: XrefMode = .resolve
 
-    @Option(help: "Seconds a solver may spend per sub-problem.")
+    @Option(help: ArgumentHelp("Seconds a solver may spend per sub-problem: finite, 0 to 86400.", valueName: "seconds"))
     var timeLimit: Double = 10
 
-    @Option(help: ArgumentHelp("Output CSV; a sidecar .json records the command (default: notebooks-out/sweep.csv).", valueName: "path"))
+    @Option(name: [.short, .customLong("out")], help: ArgumentHelp("Output CSV, rewritten atomically as runs finish; a provenance sidecar PATH.json records the command, inputs, shard and grid (default: notebooks-out/sweep.csv).", valueName: "path"))
     var out = "notebooks-out/sweep.csv"
+
+    @Option(help: ArgumentHelp("Also print the rows on standard output at the end: table, csv or json.", valueName: "format"))
+    var format: OutputFormat?
 
     @Option(help: ArgumentHelp("Run only shard i of n (1 ≤ i ≤ n): every n-th dataset (history) of the grid, or every n-th run when there are fewer datasets than shards; join shards with spacer-sim merge.", valueName: "i/n"))
     var shard: String?
 
-    @Option(help: "Threads (datasets run in parallel; place_seconds then include contention).")
+    @Option(help: ArgumentHelp("Threads (datasets run in parallel; place_seconds then include contention), 1 to 64.", valueName: "n"))
     var jobs = 1
 
     @Option(help: ArgumentHelp("Stop after this many new runs; the same command later resumes.", valueName: "n"))
@@ -95,27 +99,39 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "Leave place_seconds empty so that outputs are byte-identical across runs.")
     var noTimings = false
 
-    @Flag(help: "Print the number of runs this command would do, then stop.")
+    @Flag(help: "Print the number of runs this command would do (and how many rows are current or stale), then stop; writes nothing.")
     var dryRun = false
 
+    @Flag(help: "Run a grid of more than 1,000,000 cells.")
+    var force = false
+
     func validate() throws {
-        _ = try grid()
+        let g = try grid()
         _ = try shardPair()
-        guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1") }
+        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be from 1 to 64, found \(jobs)") }
         if let m = maxRuns, m < 0 { throw ValidationError("--max-runs must be ≥ 0") }
+        try usage { try FileIO.checkOutputPath(out) }
+        let cells = g.cellCount
+        if cells > SweepGrid.maxCellsWithoutForce && !force && !dryRun {
+            throw ValidationError("the grid has \(cells) cells, more than \(SweepGrid.maxCellsWithoutForce); narrow it, check with --dry-run, or pass --force")
+        }
     }
 
     func shardPair() throws -> (Int, Int) {
         guard let s = shard else { return (1, 1) }
         let p = s.split(separator: "/").map { Int($0) }
-        guard p.count == 2, let i = p[0], let n = p[1], n >= 1, (1...n).contains(i) else {
-            throw ValidationError("--shard must be i/n with 1 ≤ i ≤ n, found '\(s)'")
+        guard p.count == 2, let i = p[0], let n = p[1], n >= 1, n <= 1 << 20, (1...n).contains(i) else {
+            throw ValidationError("--shard must be i/n with 1 ≤ i ≤ n ≤ 2^20, found '\(s)'")
         }
         return (i, n)
     }
 
     /// The grid the options describe.
     func grid() throws -> SweepGrid {
+        do { return try makeGrid() } catch let SpacerError.usage(m) { throw ValidationError(m) }
+    }
+
+    func makeGrid() throws -> SweepGrid {
         var sources: [SweepSource] = []
         if !tables.isEmpty {
             guard presets == nil else { throw ValidationError("--presets and --tables exclude each other") }
@@ -125,50 +141,33 @@ struct SweepCommand: ParsableCommand {
             if workload != nil { throw ValidationError("--workload needs --tables") }
             for name in (presets ?? "small").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 guard let p = SynthPreset.named(name) else {
-                    throw ValidationError("unknown preset '\(name)'; presets: \(SynthPreset.all.map(\.name).joined(separator: ", "))")
+                    let hint = Suggest.closest(name, among: SynthPreset.all.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""
+                    throw ValidationError("unknown preset '\(name)'\(hint) Presets: \(SynthPreset.all.map(\.name).joined(separator: ", "))")
                 }
                 sources.append(.preset(p))
             }
         }
-        var g = SweepGrid(sources: sources, strategies: try strategySelection(strategies, params: params))
-        g.pageSizes = try integers(pageSizes, "--page-sizes")
-        for ps in g.pageSizes where !(ps >= 4096 && ps <= 1 << 30 && ps & (ps - 1) == 0) {
-            throw ValidationError("--page-sizes: \(ps) is not a power of two from 4096 to 2^30")
-        }
+        var g = SweepGrid(sources: sources, strategies: try StrategySpec.parseList(strategies, params: params))
+        g.pageSizes = try ListSyntax.integers(pageSizes, option: "--page-sizes")
+        for ps in g.pageSizes { try RunConfiguration.checkPageSize(ps, option: "--page-sizes") }
         if let i = instances {
-            g.instances = try integers(i, "--instances").map { n -> Int? in
-                guard n >= 1 else { throw ValidationError("--instances must be ≥ 1, found \(n)") }
-                return n
-            }
+            g.instances = try ListSyntax.integers(i, option: "--instances", range: RunConfiguration.instancesRange).map { $0 }
         }
         if let v = versions {
-            g.versions = try integers(v, "--versions").map { n -> Int? in
-                guard n >= 1 else { throw ValidationError("--versions must be ≥ 1, found \(n)") }
-                return n
-            }
+            g.versions = try ListSyntax.integers(v, option: "--versions", range: 1...100_000).map { $0 }
         }
         if let r = changeRates {
-            g.changeRates = try r.split(separator: ",").map { x -> Double? in
-                guard let d = Double(x.trimmingCharacters(in: .whitespaces)), (0...1).contains(d) else {
-                    throw ValidationError("--change-rates: expected numbers in [0, 1], found '\(x)'")
-                }
-                return d
-            }
+            g.changeRates = try ListSyntax.doubles(r, option: "--change-rates", range: 0...1).map { $0 }
         }
-        g.seeds = try integers(seeds, "--seeds").map { n in
-            guard n >= 0 else { throw ValidationError("--seeds must be ≥ 0") }
-            return UInt64(n)
-        }
+        g.seeds = try ListSyntax.integers(seeds, option: "--seeds", range: 0...Int.max).map { UInt64($0) }
         g.dedup = try dedup.split(separator: ",").map { x in
             guard let d = DedupModel(rawValue: x.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--dedup: ksm or loader, found '\(x)'") }
             return d
         }
-        guard maxPageSharing >= 2 else { throw ValidationError("--max-page-sharing must be ≥ 2") }
         g.maxPageSharing = maxPageSharing
-        guard let x = XrefMode(rawValue: xrefs) else { throw ValidationError("--xrefs must be resolve or ignore, found '\(xrefs)'") }
-        g.xrefs = x
-        guard timeLimit >= 0 else { throw ValidationError("--time-limit must be ≥ 0") }
+        g.xrefs = xrefs
         g.timeLimit = timeLimit
+        try RunConfiguration(pageSize: 4096, maxPageSharing: maxPageSharing, xrefs: xrefs, timeLimit: timeLimit).validate()
         return g
     }
 
@@ -180,55 +179,41 @@ struct SweepCommand: ParsableCommand {
             runner.timings = !noTimings
             runner.jobs = jobs
             runner.maxRuns = dryRun ? 0 : maxRuns
-            runner.gitCommit = currentGitCommit()
             let tty = isatty(2) != 0
             if tty && !dryRun { runner.progress = ProgressBar().update }
             else if !dryRun { runner.progress = ProgressLines().update }
             let s = try runner.run()
             if tty && !dryRun { FileHandle.standardError.write(Data("\n".utf8)) }
-            let points = g.points.count
+            let points = g.cellCount
             if dryRun {
-                print("\(points) runs in the grid; this shard \(runner.shard.0)/\(runner.shard.1): \(s.skipped) already in \(out), \(s.remaining) to run")
+                print("\(points) runs in the grid; this shard \(runner.shard.0)/\(runner.shard.1): \(s.skipped) current in \(out), \(s.stale) stale (to recompute), \(s.remaining) to run")
                 return
             }
-            let meta = """
-            {
-              "command": \(jsonString(CommandLine.arguments.joined(separator: " "))),
-              "cwd": \(jsonString(FileManager.default.currentDirectoryPath)),
-              "tool_version": \(jsonString(spacerSimVersion)),
-              "git_commit": \(jsonString(runner.gitCommit)),
-              "shard": "\(runner.shard.0)/\(runner.shard.1)",
-              "grid_runs": \(points),
-              "rows": \(s.rows)
+            var options: [String: String] = [
+                "page_sizes": pageSizes, "seeds": seeds, "dedup": dedup, "max_page_sharing": String(maxPageSharing),
+                "xrefs": xrefs.rawValue, "time_limit": String(timeLimit), "strategies": g.strategies.map(\.label).joined(separator: ","),
+                "jobs": String(jobs), "timings": String(!noTimings),
+            ]
+            if let v = presets { options["presets"] = v }
+            if !tables.isEmpty { options["tables"] = tables.joined(separator: " ") }
+            if let v = workload { options["workload"] = v }
+            if let v = instances { options["instances"] = v }
+            if let v = versions { options["versions"] = v }
+            if let v = changeRates { options["change_rates"] = v }
+            var meta = Provenance(inputs: s.inputs, options: options)
+            meta.shard = "\(runner.shard.0)/\(runner.shard.1)"
+            meta.grid = s.record
+            let csv = Data(runner.rendered().utf8)
+            meta.outputs = [FileDigest.of(data: csv, path: out, rows: s.rows)]
+            try FileIO.writeAtomically(try meta.encoded(), to: out + ".json")
+            if s.droppedTruncated { note("sweep: the last line of \(out) was truncated (an interrupted write); it was dropped and its run redone") }
+            note("sweep: \(s.ran) runs done (\(s.stale) of them stale rows recomputed: another tool commit or input digest), \(s.skipped) current rows kept, \(s.remaining) left for a later run; \(s.rows) rows in \(out)")
+            if let f = format {
+                let file = try SweepTable.read(out)
+                try FileIO.writeStandardOutput(TidyTable(columns: SweepTable.columns, numeric: SweepTable.numericColumns, rows: file.rows).rendered(f))
             }
-
-            """
-            try FileIO.writeAtomically(meta, to: out + ".json")
-            note("sweep: \(s.ran) runs done, \(s.skipped) already in \(out), \(s.remaining) left for a later run; \(s.rows) rows in \(out)")
         }
     }
-}
-
-/// Parses `2..16`, `2..16:2`, `1,2,4` or a mix (`2..4,8`) into integers.
-/// - Throws: `ValidationError` naming `option` for anything else or an empty list.
-func integers(_ text: String, _ option: String) throws -> [Int] {
-    var out: [Int] = []
-    for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-        if let r = part.range(of: "..") {
-            let lo = Int(part[..<r.lowerBound])
-            var rest = String(part[r.upperBound...]), step = 1
-            if let c = rest.firstIndex(of: ":") { step = Int(rest[rest.index(after: c)...]) ?? 0; rest = String(rest[..<c]) }
-            guard let a = lo, let b = Int(rest), a <= b, step >= 1 else {
-                throw ValidationError("\(option): expected a..b or a..b:step with a ≤ b, found '\(part)'")
-            }
-            out += Array(stride(from: a, through: b, by: step))
-        } else {
-            guard let n = Int(part) else { throw ValidationError("\(option): expected integers, found '\(part)'") }
-            out.append(n)
-        }
-    }
-    guard !out.isEmpty else { throw ValidationError("\(option): empty list") }
-    return out
 }
 
 /// `h:mm:ss` or `m:ss`.
@@ -268,7 +253,8 @@ final class ProgressLines: @unchecked Sendable {
     }
 }
 
-/// `spacer-sim merge`: joins sweep CSVs (shards) into one, sorted and deduplicated.
+/// `spacer-sim merge`: joins sweep CSVs (shards) into one, sorted and deduplicated, and refuses
+/// an incomplete set of shards.
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
@@ -279,29 +265,83 @@ struct MergeCommand: ParsableCommand {
         file that has a key wins. The result is sorted exactly as sweep sorts its own output, so \
         merging the shards of a sweep run with --no-timings gives the bytes of the unsharded run.
 
+        Completeness: each input's sidecar (FILE.json, written by sweep) names its shard i/n and \
+        the cells of that shard. merge refuses (exit 65) a set in which a shard of 1..n is missing, \
+        or a cell of a present shard has no row, naming what is missing, unless --allow-partial; \
+        an input without a sidecar counts as incomplete for the same reason.
+
         Example:
-          spacer-sim merge shard-*.csv --out notebooks-out/sweep.csv
+          spacer-sim merge shard-*.csv -o notebooks-out/sweep.csv
         """)
 
-    @Argument(help: ArgumentHelp("Sweep CSV files.", valueName: "csv"))
-    var inputs: [String]
+    @Argument(help: ArgumentHelp("Sweep CSV files (each with its FILE.json sidecar).", valueName: "csv"))
+    var inputs: [String] = []
 
-    @Option(help: ArgumentHelp("Merged CSV (written atomically; may be one of the inputs).", valueName: "path"))
+    @Option(name: [.short, .customLong("out")], help: ArgumentHelp("Merged CSV (written atomically, with a sidecar; may be one of the inputs).", valueName: "path"))
     var out: String
+
+    @Option(help: ArgumentHelp("Also print the merged rows on standard output: table, csv or json.", valueName: "format"))
+    var format: OutputFormat?
+
+    @Flag(help: "Merge even when shards or cells are missing (they are listed as a warning).")
+    var allowPartial = false
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one sweep CSV to merge") }
+        try usage { try FileIO.checkOutputPath(out) }
     }
 
     func run() throws {
         try reportingErrors {
             let files = try inputs.map { try SweepTable.read($0) }
             let m = SweepTable.merge(files)
-            try FileIO.writeAtomically(SweepTable.render(m.rows), to: out)
+            let missing = try missingParts(merged: m.rows)
+            if !missing.isEmpty {
+                let text = missing.prefix(12).joined(separator: "\n  ") + (missing.count > 12 ? "\n  … and \(missing.count - 12) more" : "")
+                guard allowPartial else {
+                    throw SpacerError.data(file: inputs.joined(separator: " "), location: "",
+                                           expected: "a complete set of shards (or --allow-partial)", found: "missing:\n  " + text)
+                }
+                note("merge: WARNING, partial result; missing:\n  " + text)
+            }
+            let csv = SweepTable.render(m.rows)
+            let digests = try inputs.map(FileDigest.of(file:))
+            var meta = Provenance(inputs: digests, options: ["allow_partial": String(allowPartial)])
+            meta.outputs = [FileDigest.of(data: Data(csv.utf8), path: out, rows: m.rows.count)]
+            try FileIO.commit([(out, Data(csv.utf8)), (out + ".json", try meta.encoded())])
             var line = "merged \(files.reduce(0) { $0 + $1.rows.count }) rows from \(inputs.count) files into \(m.rows.count) rows in \(out)"
             if m.duplicates > 0 { line += "; \(m.duplicates) duplicate rows dropped" }
             if m.conflicts > 0 { line += " (\(m.conflicts) of them differed beyond timings: the first file's row was kept)" }
             note(line)
+            if let f = format {
+                try FileIO.writeStandardOutput(TidyTable(columns: SweepTable.columns, numeric: SweepTable.numericColumns, rows: m.rows).rendered(f))
+            }
         }
+    }
+
+    /// What a complete merge would hold but `merged` lacks: inputs without a sidecar, shards of
+    /// 1..n not given, cells of the given shards without a row. Empty when complete.
+    func missingParts(merged: [[String]]) throws -> [String] {
+        var out: [String] = []
+        var shards: [Int: SweepGridRecord] = [:]
+        var counts = Set<Int>()
+        for f in inputs {
+            let side = f + ".json"
+            guard FileManager.default.fileExists(atPath: side) else { out.append("\(f): no sidecar \(side), its shard cannot be checked"); continue }
+            guard let g = try Provenance.read(side).grid else { out.append("\(side): no sweep grid recorded"); continue }
+            shards[g.shard] = g
+            counts.insert(g.shards)
+        }
+        guard out.isEmpty else { return out }
+        if counts.count > 1 { return ["the inputs are shards of different counts: \(counts.sorted().map(String.init).joined(separator: ", "))"] }
+        guard let n = counts.first else { return out }
+        for i in 1...n where shards[i] == nil { out.append("shard \(i)/\(n)") }
+        let have = Set(merged.map(SweepTable.identityValues))
+        for i in shards.keys.sorted() {
+            for cell in shards[i]!.shardCells where !have.contains(cell) {
+                out.append("cell of shard \(i)/\(n): " + zip(SweepTable.identity, cell).filter { !$0.1.isEmpty }.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+            }
+        }
+        return out
     }
 }

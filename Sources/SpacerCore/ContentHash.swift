@@ -1,5 +1,5 @@
 /// Deterministic hashing. Swift's `Hasher` is seeded per process and must never decide a result
-/// (DESIGN.md §7), so every hash that reaches a table, a page key or an output is computed here.
+/// (docs/design.md §7), so every hash that reaches a table, a page key or an output is computed here.
 
 /// 64-bit FNV-1a over bytes: the body hash of function tables (16 lowercase hex digits).
 ///

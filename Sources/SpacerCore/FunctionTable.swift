@@ -3,7 +3,7 @@ public enum EntryKind: String, CaseIterable, Sendable, Hashable {
     case function = "func"
     case rodata, data, bss
 
-    /// Whether pages holding this kind are writable at run time (DESIGN.md §2, dedup model).
+    /// Whether pages holding this kind are writable at run time (docs/design.md §2, dedup model).
     public var isWritable: Bool { self == .data || self == .bss }
     /// Whether the entry has file content (bss is zero-filled and has none).
     public var hasContent: Bool { self != .bss }
@@ -18,7 +18,7 @@ public enum Binding: String, CaseIterable, Sendable, Hashable {
 ///
 /// Sizes and alignments are in bytes. `hash` is the body hash: the hash of the entry's bytes
 /// with every relocation field zeroed (empty for bss). Together with `relocations` it identifies
-/// the *body*, the unit that can be shared across versions (DESIGN.md §2).
+/// the *body*, the unit that can be shared across versions (docs/design.md §2).
 public struct TableEntry: Hashable, Sendable {
     public var kind: EntryKind
     /// Symbol name (for data: the object's symbol, or a normalised literal name such as `str.<hash>`).

@@ -1,7 +1,7 @@
 /// Ground truth for placement: the bytes an *ideal* placement could share between two versions of
 /// a library, or between the images of a workload.
 ///
-/// Definition (README, "Ground truth"). Two tables share a **body instance** when both hold an
+/// Definition (docs/formats.md, "Ground truth"). Two tables share a **body instance** when both hold an
 /// entry with the same body (kind, body hash, size, alignment and relocation list, `Workload`'s
 /// identity rule) at the same occurrence number within the table. An ideal placement puts every
 /// shared body instance at one address in both images, page-aligned as needed, and keeps every

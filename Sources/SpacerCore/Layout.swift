@@ -26,7 +26,7 @@ public struct TrampolineTable: Hashable, Sendable {
     /// Bytes reserved for the table (≥ slots × slotSize); pages of the reservation are mapped.
     public var reservedBytes: Int
     /// Whether pages of this table are keyed by content (shareable when entries agree) rather
-    /// than private to the image (DESIGN.md §2: private by default).
+    /// than private to the image (docs/design.md §2: private by default).
     public var contentKeyed: Bool
     public init(address: UInt64, slotSize: Int, slots: [TrampolineSlot], reservedBytes: Int, contentKeyed: Bool = false) {
         self.address = address; self.slotSize = slotSize; self.slots = slots

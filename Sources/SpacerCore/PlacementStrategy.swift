@@ -1,4 +1,4 @@
-/// What a solver-backed strategy could prove (DESIGN.md §4 `solver_status`).
+/// What a solver-backed strategy could prove (docs/design.md §4 `solver_status`).
 public enum SolverStatus: String, Sendable, CaseIterable, Comparable {
     /// A heuristic finished; nothing to prove.
     case ok
@@ -28,9 +28,12 @@ public struct ParameterSpec: Sendable, Hashable {
     public var type: ParameterType
     public var defaultValue: String
     public var help: String
-    /// - Parameters: `name` as written after `--param`; `defaultValue` in that same syntax.
-    public init(_ name: String, _ type: ParameterType, default defaultValue: String, help: String) {
-        self.name = name; self.type = type; self.defaultValue = defaultValue; self.help = help
+    /// For `int` and `double` parameters: the values accepted (nil: any finite value).
+    public var range: ClosedRange<Double>?
+    /// - Parameters: `name` as written after `--param`; `defaultValue` in that same syntax;
+    ///   `range` the accepted values of a number.
+    public init(_ name: String, _ type: ParameterType, default defaultValue: String, help: String, range: ClosedRange<Double>? = nil) {
+        self.name = name; self.type = type; self.defaultValue = defaultValue; self.help = help; self.range = range
     }
 }
 
@@ -49,14 +52,20 @@ public struct StrategyParameters: Sendable, Hashable {
                 throw SpacerError.usage("strategy \(strategy) has no parameter '\(k)'" +
                     (known.isEmpty ? " (it takes none)" : "; known: \(known.joined(separator: ", "))"))
             }
-            let ok: Bool
+            let number: Double?
             switch spec.type {
-            case .int: ok = Int(value) != nil
-            case .double: ok = Double(value) != nil
-            case .bool: ok = ["true", "false"].contains(value)
-            case .string: ok = true
+            case .int: number = Int(value).map(Double.init)
+            case .double: number = Double(value).flatMap { $0.isFinite ? $0 : nil }
+            case .bool: number = ["true", "false"].contains(value) ? 0 : nil
+            case .string: number = 0
             }
-            guard ok else { throw SpacerError.usage("parameter \(strategy).\(k): expected \(spec.type.rawValue), found '\(value)'") }
+            guard let number else {
+                throw SpacerError.usage("parameter \(strategy).\(k): expected \(spec.type == .double ? "a finite number" : spec.type.rawValue), found '\(value)'")
+            }
+            if let r = spec.range, !r.contains(number) {
+                let show = { (x: Double) in spec.type == .int ? String(Int(x)) : String(x) }
+                throw SpacerError.usage("parameter \(strategy).\(k): must be from \(show(r.lowerBound)) to \(show(r.upperBound)), found '\(value)'")
+            }
             v[k] = value
         }
         values = v
@@ -113,13 +122,13 @@ public struct PlacementResult: Sendable {
 /// A placement strategy: decides where every function (and data entry) of every image goes.
 ///
 /// A strategy sees the immutable workload and returns layouts; it never scores itself (the
-/// simulator is the single judge, DESIGN.md §3). It must place every entry of every image
+/// simulator is the single judge, docs/design.md §3). It must place every entry of every image
 /// exactly once (unless `removesEntries`), keep each entry's alignment, never overlap two
 /// placed bytes, start every region it claims page-aligned on a page boundary, and give the
 /// same layouts for the same workload, context and parameters. The conformance suite checks this
 /// for every registered strategy.
 public protocol PlacementStrategy: Sendable {
-    /// CLI name (DESIGN.md §5), e.g. `per-occurrence`.
+    /// CLI name (docs/design.md §5), e.g. `per-occurrence`.
     static var name: String { get }
     /// One line: the rule.
     static var summary: String { get }

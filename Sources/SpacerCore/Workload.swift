@@ -25,11 +25,11 @@ public struct Image: Hashable, Sendable {
 /// The images to place together, with every table they use, pre-indexed for strategies and the
 /// simulator: bodies, contents and symbols are interned into dense integer ids once, here.
 ///
-/// Identity rules (documented in the README, "How references resolve"):
+/// Identity rules (docs/formats.md, "How references resolve"):
 /// - **content**: (kind, hash, size). Two entries with one content have identical bytes before
 ///   relocation. All bss shares one zero content.
 /// - **body**: content + alignment + the relocation list (offset, type, target name, addend);
-///   the unit that can be shared across versions (DESIGN.md §2).
+///   the unit that can be shared across versions (docs/design.md §2).
 /// - **body instance**: (body, k) for the k-th entry of a table with that body, so that two
 ///   identical stubs under different names stay two functions.
 /// - **symbol**: a reference to `T` from an entry of object `O` resolves to, in order: a local
@@ -37,6 +37,9 @@ public struct Image: Hashable, Sendable {
 ///   same library; a global entry named `T` of any library in the image; else an external symbol
 ///   at one fixed address per name.
 public struct Workload: Sendable {
+    /// The most instances one image may run (the workload reader's and every option's limit).
+    public static let maxInstances = 1_000_000
+
     /// Tables used by at least one image, in order of first use.
     public let tables: [FunctionTable]
     public let images: [Image]

@@ -16,7 +16,7 @@ public struct ObjectInput: Sendable {
 }
 
 /// Turns x86-64 ELF relocatable objects (and `ar` archives of them) into the rows of one
-/// function table (DESIGN.md §2, §4 "Data and external references", §8).
+/// function table (docs/design.md §2, §4 "Data and external references", §8).
 ///
 /// **Functions.** Every executable allocated section `.text.<x>` of size > 0 (what
 /// `-ffunction-sections` emits, including `.text.unlikely.*`, `.text.hot.*`, `.text.startup.*`

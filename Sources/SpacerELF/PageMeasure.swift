@@ -2,7 +2,7 @@ import Foundation
 import SpacerCore
 
 /// Real page sharing of linked ELF images: loadable segments cut into pages by virtual address,
-/// pages deduplicated by their bytes (DESIGN.md §4 metrics, the simulator's definitions).
+/// pages deduplicated by their bytes (docs/design.md §4 metrics, the simulator's definitions).
 ///
 /// A page is the `pageSize`-byte window `[n × pageSize, (n + 1) × pageSize)` of an image's address
 /// space that some `PT_LOAD` segment overlaps. Its bytes are the segments' file bytes where they
@@ -11,14 +11,9 @@ import SpacerCore
 /// frame when their bytes are equal and both are writable or both read-only (as the simulator's
 /// page key carries a writable flag). Each file is one image with one instance.
 public enum PageMeasure {
-    /// Which pages may share a frame; the simulator's `DedupModel`, restated so that this module
-    /// does not depend on the simulator.
-    public enum Dedup: String, Sendable, CaseIterable {
-        /// Every page may merge, at most `maxPageSharing` pages per frame.
-        case ksm
-        /// Only read-only pages merge (no cap); each writable page is a private frame.
-        case loader
-    }
+    /// Which pages may share a frame: the simulator's `DedupModel`, counted by the same
+    /// `FrameRule`.
+    public typealias Dedup = DedupModel
 
     /// Counts for one class of pages (all, read-only or writable).
     public struct Counts: Sendable, Hashable {
@@ -54,6 +49,7 @@ public enum PageMeasure {
     public static func measure(_ images: [ELFExecutable], pageSize: Int = 4096, dedup: Dedup = .ksm, maxPageSharing: Int = 256,
                                ranges: [Range<UInt64>] = []) -> Result {
         let ps = UInt64(pageSize)
+        let rule = FrameRule(dedup: dedup, maxPageSharing: maxPageSharing)
         var result = Result()
         // Distinct contents: key -> indices into `reps` (more than one only on a hash collision).
         var index: [Key: [Int]] = [:]
@@ -117,7 +113,7 @@ public enum PageMeasure {
                     let (h1, h2, zero) = hash(bytes)
                     if zero { cls.zeroPages += 1 }
                     if writable { result.writable = cls } else { result.readOnly = cls }
-                    if writable && dedup == .loader { privateWritable += 1; continue }
+                    if rule.isPrivate(writable: writable) { privateWritable += 1; continue }
                     let key = Key(h1: h1, h2: h2, writable: writable)
                     var found: Int? = nil
                     for c in index[key] ?? [] {
@@ -138,9 +134,8 @@ public enum PageMeasure {
                 }
             }
         }
-        let cap = dedup == .ksm ? max(maxPageSharing, 1) : Int.max
         for (c, n) in counts.enumerated() {
-            let f = (n - 1) / cap + 1
+            let f = rule.frames(mappings: n)
             if repWritable[c] { result.writable.frames += f } else { result.readOnly.frames += f }
             if n >= 2 {
                 if repWritable[c] { result.writable.pagesShared += 1; result.writable.pagesSharing += n }

@@ -176,19 +176,132 @@ public enum FileIO {
         return b.count
     }
 
-    /// Writes `data` to `path` through a temporary file in the same folder renamed into place, so
-    /// that the file never half-exists; gzip-compresses it when `path` ends in `.gz`.
-    /// - Throws: `.io` naming the path.
+    /// Writes `data` to `path` through a temporary sibling renamed into place, so that the file
+    /// never half-exists; gzip-compresses it when `path` ends in `.gz`. The output policy of
+    /// `checkOutputPath` applies (no device, FIFO, symlink or folder is ever replaced).
+    /// - Throws: `.cantCreate` for a path the policy refuses; `.io` naming the path when a write
+    ///   fails (disk full, no permission).
     public static func writeAtomically(_ data: Data, to path: String) throws {
-        let out = path.hasSuffix(".gz") ? try Gzip.compress(data) : data
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
+        try commit([(path, data)])
+    }
+
+    /// Writes several outputs that belong together (a CSV and its sidecar) so that none
+    /// half-exists and a failure before the renames leaves every old file as it was: each file
+    /// goes to a temporary sibling `.NAME.tmp-PID` (fsynced) first, then all are renamed into
+    /// place in order. A crash between two renames can still leave an old sidecar beside a new
+    /// CSV; the sidecar records each output's sha256, so the mismatch is detectable. Temporaries
+    /// left by dead processes beside any of the paths are removed first.
+    /// - Throws: `.cantCreate` for a path the policy refuses; `.io` naming the path that failed.
+    public static func commit(_ files: [(path: String, data: Data)]) throws {
+        for f in files { try checkOutputPath(f.path) }
+        var written: [(tmp: String, path: String)] = []
         do {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try out.write(to: url, options: .atomic)
+            for f in files {
+                let out = f.path.hasSuffix(".gz") ? try Gzip.compress(f.data) : f.data
+                let dir = (f.path as NSString).deletingLastPathComponent
+                if !dir.isEmpty {
+                    do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                        throw SpacerError.cantCreate(path: dir, reason: "cannot create the folder: \(error.localizedDescription)")
+                    }
+                }
+                removeStaleTemporaries(of: f.path)
+                let tmp = temporaryName(for: f.path)
+                try writeNew(out, to: tmp, reportAs: f.path)
+                written.append((tmp, f.path))
+            }
+            for w in written {
+                guard rename(w.tmp, w.path) == 0 else {
+                    throw SpacerError.io(path: w.path, underlying: "cannot rename into place: \(String(cString: strerror(errno)))")
+                }
+            }
         } catch {
-            throw SpacerError.io(path: path, underlying: "cannot write: \(error.localizedDescription)")
+            for w in written { unlink(w.tmp) }
+            throw error
         }
+    }
+
+    /// The output policy for a file path: it may not exist yet, or be a regular file (replaced).
+    /// A folder, a symlink (even to a regular file), a device node, a FIFO or a socket is refused:
+    /// replacing `/dev/null` or a link's target by accident is never what a user meant. An empty
+    /// path is refused. Standard output is not a path: commands write to it directly.
+    /// - Throws: `.cantCreate` (exit 73) naming the path and what it is.
+    public static func checkOutputPath(_ path: String) throws {
+        guard !path.isEmpty else { throw SpacerError.cantCreate(path: "''", reason: "an empty output path") }
+        guard !path.hasSuffix("/") else { throw SpacerError.cantCreate(path: path, reason: "an output file path, not a folder") }
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        let kind: String
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: kind = "a folder"
+        case S_IFLNK: kind = "a symbolic link"
+        case S_IFCHR, S_IFBLK: kind = "a device node"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "not a regular file"
+        }
+        throw SpacerError.cantCreate(path: path, reason: "is \(kind); outputs replace regular files only (write to standard output, or pick a file path)")
+    }
+
+    /// `.NAME.tmp-PID` beside `path`.
+    static func temporaryName(for path: String) -> String {
+        let dir = (path as NSString).deletingLastPathComponent
+        let name = "." + (path as NSString).lastPathComponent + ".tmp-\(getpid())"
+        return dir.isEmpty ? name : (dir as NSString).appendingPathComponent(name)
+    }
+
+    /// Removes `.NAME.tmp-PID` files beside `path` whose process is gone (kill -9, power loss).
+    static func removeStaleTemporaries(of path: String) {
+        let dir = (path as NSString).deletingLastPathComponent
+        let prefix = "." + (path as NSString).lastPathComponent + ".tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
+        for n in names where n.hasPrefix(prefix) {
+            guard let pid = Int32(n.dropFirst(prefix.count)), pid != getpid() else { continue }
+            if kill(pid, 0) == 0 || errno == EPERM { continue }
+            unlink(dir.isEmpty ? n : (dir as NSString).appendingPathComponent(n))
+        }
+    }
+
+    /// Creates `tmp` (exclusively, mode 0644 less the umask), writes `data`, fsyncs and closes it.
+    static func writeNew(_ data: Data, to tmp: String, reportAs path: String) throws {
+        unlink(tmp)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw SpacerError.cantCreate(path: path, reason: "cannot create \(tmp): \(String(cString: strerror(errno)))")
+        }
+        var failure: String? = nil
+        data.withUnsafeBytes { (b: UnsafeRawBufferPointer) in
+            var off = 0
+            while off < b.count {
+                let n = write(fd, b.baseAddress! + off, b.count - off)
+                if n < 0 { if errno == EINTR { continue }; failure = String(cString: strerror(errno)); return }
+                off += n
+            }
+        }
+        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
+        if let failure {
+            unlink(tmp)
+            throw SpacerError.io(path: path, underlying: "cannot write: \(failure)")
+        }
+    }
+
+    /// Writes `text` to standard output and checks that it arrived: a full disk or a closed
+    /// file (`> /dev/full`) is an error, not a silent truncation. A closed pipe ends the process
+    /// by SIGPIPE as usual (exit 141, quiet).
+    /// - Throws: `.io` naming standard output.
+    public static func writeStandardOutput(_ text: String) throws {
+        var failure: String? = nil
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { b in
+            var off = 0
+            while off < b.count {
+                let n = write(1, b.baseAddress! + off, b.count - off)
+                if n < 0 { if errno == EINTR { continue }; failure = String(cString: strerror(errno)); return }
+                off += n
+            }
+        }
+        if let failure { throw SpacerError.io(path: "standard output", underlying: "cannot write: \(failure)") }
     }
 
     /// Writes `files` (name relative to the folder, bytes) into a fresh sibling folder of `path`,

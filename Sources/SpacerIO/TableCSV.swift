@@ -1,7 +1,7 @@
 import Foundation
 import SpacerCore
 
-/// The function-table CSV format (README, "Function-table CSV").
+/// The function-table CSV format (docs/formats.md, "Function-table CSV").
 ///
 /// Header row; `#` lines are provenance comments. Required columns
 /// `library,version,name,size,align,hash`; optional `kind` (`func` default, `rodata`, `data`,
@@ -243,8 +243,8 @@ public enum WorkloadCSV {
             }
             var instances = 1
             if names.count == 4 {
-                guard let n = Int(rec.fields[3]), n >= 1, n <= 1_000_000 else {
-                    throw SpacerError.data(file: file, location: "\(rec.line):4", expected: "instances, a whole number from 1 to 1000000", found: "'\(rec.fields[3])'")
+                guard let n = Int(rec.fields[3]), n >= 1, n <= Workload.maxInstances else {
+                    throw SpacerError.data(file: file, location: "\(rec.line):4", expected: "instances, a whole number from 1 to \(Workload.maxInstances)", found: "'\(rec.fields[3])'")
                 }
                 instances = n
             }

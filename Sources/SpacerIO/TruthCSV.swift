@@ -1,7 +1,7 @@
 import Foundation
 import SpacerCore
 
-/// The ground-truth CSV that `generate` writes beside a synthetic table (README, "Ground truth").
+/// The ground-truth CSV that `generate` writes beside a synthetic table (docs/formats.md, "Ground truth").
 ///
 /// Columns `IdealSharing.PairTruth.columns`: library, version_a, version_b (a older), entries and
 /// content bytes (func + rodata + data; bss excluded) of each, the body instances both hold

@@ -1,16 +1,7 @@
 import SpacerCore
 
-/// Which pages the host may merge (DESIGN.md §2).
-public enum DedupModel: String, CaseIterable, Sendable {
-    /// Every mapped page may merge with identical ones, at most `maxPageSharing` sharers a frame.
-    case ksm
-    /// A load-time loader maps read-only pages (code, rodata, trampolines) from a shared pool;
-    /// writable pages are private to each instance.
-    case loader
-}
-
 /// Whether relocation values are part of page content.
-public enum XrefMode: String, CaseIterable, Sendable {
+public enum XrefMode: String, CaseIterable, Sendable, Codable {
     /// Resolve every relocation against the image's layout (the honest model).
     case resolve
     /// Ignore relocation values: an upper bound on sharing, labelled as such in every output.
@@ -18,7 +9,7 @@ public enum XrefMode: String, CaseIterable, Sendable {
 }
 
 /// Parameters of one simulation.
-public struct SimulationOptions: Sendable, Hashable {
+public struct SimulationOptions: Sendable, Hashable, Codable {
     /// Page size in bytes, a power of two from 4096 to 2^30 (page keys pack in-page offsets into
     /// 32 bits).
     public var pageSize: Int
@@ -31,9 +22,11 @@ public struct SimulationOptions: Sendable, Hashable {
     public init(pageSize: Int = 4096, dedup: DedupModel = .ksm, maxPageSharing: Int = 256, xrefs: XrefMode = .resolve) {
         self.pageSize = pageSize; self.dedup = dedup; self.maxPageSharing = maxPageSharing; self.xrefs = xrefs
     }
+    /// The frame-counting rule of these options (dedup model and KSM cap).
+    public var frameRule: FrameRule { FrameRule(dedup: dedup, maxPageSharing: maxPageSharing) }
 }
 
-/// The metrics of DESIGN.md §4 for one placement of one workload. Counts are pages of
+/// The metrics of docs/design.md §4 for one placement of one workload. Counts are pages of
 /// `pageSize` bytes; "per instance" means a page mapped by an image with 3 instances counts 3.
 public struct Metrics: Sendable, Hashable {
     /// Mapped pages, counted per instance.
@@ -69,7 +62,7 @@ public struct Metrics: Sendable, Hashable {
     public init() {}
 }
 
-/// Simulates the pages of placed images exactly and counts frames (DESIGN.md §4).
+/// Simulates the pages of placed images exactly and counts frames (docs/design.md §4).
 ///
 /// Page content key: for each piece of an entry overlapping the page, in address order, the
 /// offset in the page, the entry's content id, the slice of the content, and the resolved value of
@@ -86,7 +79,7 @@ public enum Simulator {
     ///   - pageRanges: when non-empty, only pages whose start address lies in one of these ranges
     ///     are counted (for comparing one address zone with `measure --range`); the lower bound
     ///     still covers the whole workload.
-    /// - Returns: every metric of DESIGN.md §4 except timing and solver status.
+    /// - Returns: every metric of docs/design.md §4 except timing and solver status.
     /// - Throws: `SpacerError.internalInvariant` listing the layout's problems when it is
     ///   infeasible (overlap, misalignment, a piece outside the mapped regions …).
     /// - Complexity: O(P + R + E log E) per image for P mapped pages, R relocations, E pieces.
@@ -99,6 +92,7 @@ public enum Simulator {
             throw SpacerError.internalInvariant("infeasible layout:\n  \(layouts.count) layouts for \(workload.images.count) images")
         }
         let ps = options.pageSize
+        let rule = options.frameRule
         var problems: [String] = []
         var counts: [PageDigest: Int] = [:]
         var m = Metrics()
@@ -120,7 +114,7 @@ public enum Simulator {
             for p in pages {
                 usedBytes += p.usedBytes * inst
                 if p.usedBytes == 0 { m.zeroPages += inst }
-                if p.writable && options.dedup == .loader {
+                if rule.isPrivate(writable: p.writable) {
                     loaderPrivate += inst
                 } else {
                     counts[p.key, default: 0] += inst
@@ -130,9 +124,8 @@ public enum Simulator {
         guard problems.isEmpty else {
             throw SpacerError.internalInvariant("infeasible layout:\n  " + problems.joined(separator: "\n  "))
         }
-        let cap = options.dedup == .ksm ? max(options.maxPageSharing, 1) : Int.max
         for c in counts.values {
-            m.frames += (c - 1) / cap + 1
+            m.frames += rule.frames(mappings: c)
             if c >= 2 { m.pagesShared += 1; m.pagesSharing += c } else { m.privatePages += 1 }
         }
         m.frames += loaderPrivate
@@ -315,7 +308,7 @@ public enum Simulator {
     /// - Complexity: O(entries kept).
     public static func lowerBoundFrames(_ workload: Workload, layouts: [ImageLayout], options: SimulationOptions) -> Int {
         let C = options.pageSize
-        let cap = max(options.maxPageSharing, 1)
+        let rule = options.frameRule
         var holders = [Int](repeating: 0, count: workload.contentCount)
         var size = [Int](repeating: 0, count: workload.contentCount)
         var lastImage = [Int](repeating: -1, count: workload.contentCount)
@@ -327,7 +320,7 @@ public enum Simulator {
                 let base = workload.entryBase[t]
                 for (e, a) in layouts[i].addresses[k].enumerated() where a != ImageLayout.removed {
                     let f = base + e
-                    if options.dedup == .loader && writable[f] { w += sizes[f]; continue }
+                    if rule.isPrivate(writable: writable[f]) { w += sizes[f]; continue }
                     let c = contentIDs[f]
                     guard c >= 0, lastImage[Int(c)] != i else { continue }
                     lastImage[Int(c)] = i
@@ -339,7 +332,7 @@ public enum Simulator {
             writablePages += image.instances * ((w + C - 1) / C)
         }
         var pairs = writablePerInstance
-        for c in 0..<holders.count where holders[c] > 0 { pairs += size[c] * ((holders[c] + cap - 1) / cap) }
+        for c in 0..<holders.count where holders[c] > 0 { pairs += size[c] * rule.frames(mappings: holders[c]) }
         return max(writablePages, (pairs + C - 1) / C)
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// Eigen-decomposition of real symmetric matrices with LAPACK `dsyevd` (divide and conquer)
 /// from OpenBLAS.
 ///
-/// OpenBLAS is pinned to one thread (`openblas_set_num_threads(1)`, DESIGN.md §7): the matrices
+/// OpenBLAS is pinned to one thread (`openblas_set_num_threads(1)`, docs/design.md §7): the matrices
 /// here are tiny (one row per image) and the machine's two cores are shared.
 public enum SymmetricEigen {
     private static let pinned: Bool = { openblas_set_num_threads(1); return true }()

@@ -6,7 +6,7 @@ import SpacerCore
 /// (constraints `lower ≤ Σ a·x ≤ upper`) and the non-zero coefficients, all indices 0-based.
 ///
 /// Nothing here touches GLPK; `MIPSolver.solve` validates the whole model before the first
-/// GLPK call, because GLPK aborts the process on a bad index or bound (DESIGN.md §7).
+/// GLPK call, because GLPK aborts the process on a bad index or bound (docs/design.md §7).
 public struct MIPModel: Sendable {
     /// Kind of a variable.
     public enum Kind: Sendable { case continuous, integer, binary }

@@ -2,7 +2,7 @@ import Foundation
 import SpacerCore
 
 /// Synthetic version histories: function tables for one or more libraries over V versions, in
-/// the table format of the real datasets (README, "Function-table CSV").
+/// the table format of the real datasets (docs/formats.md, "Function-table CSV").
 ///
 /// Model of one library (every parameter in `SynthConfig`):
 /// - **Functions** of the first version: sizes from `SizeModel` (lognormal), alignment 16 (1 for

@@ -21,7 +21,7 @@ public struct ChangeRates: Sendable, Hashable {
     /// A function removed; every caller is modified to call another function instead.
     public var delete: Double
     /// A function renamed, body unchanged; callers keep their bytes but their relocation now names
-    /// the new symbol (so, by the body identity of DESIGN.md §2, their bodies change).
+    /// the new symbol (so, by the body identity of docs/design.md §2, their bodies change).
     public var rename: Double
     /// A function moved elsewhere in its object's link order, body unchanged.
     public var reorder: Double

@@ -1,3 +1,3 @@
 import SpacerCLI
 
-SpacerSimCommand.main()
+SpacerSimCommand.mainWithSuggestions()

@@ -5,7 +5,7 @@ import SpacerIO
 import SpacerStrategies
 import SpacerTestSupport
 
-/// Same inputs and seed, byte-identical outputs whatever the thread count (DESIGN.md §9, issue 6
+/// Same inputs and seed, byte-identical outputs whatever the thread count (docs/design.md §9, issue 6
 /// item 5). `compare --jobs` is the only command that runs threads; each run here is a separate
 /// process, so Swift's per-process hash seed differs between runs too.
 @Suite(.serialized) struct DeterminismTests {
@@ -22,7 +22,7 @@ import SpacerTestSupport
         for format in ["csv", "json", "table"] {
             var outputs: [String] = [], files: [Data] = []
             for jobs in [1, 2, 4, 7] {
-                let r = try CLI.run(["compare", "--tables", "t.csv", "--workload", "w.csv", "--no-timings", "--seed", "\(seed)",
+                let r = try CLI.run(["compare", "--tables", "t.csv", "--workload", "w.csv", "--no-timings",
                                      "--format", format, "--jobs", "\(jobs)", "--csv", "out-\(jobs).csv"], cwd: d)
                 #expect(r.status == 0, "\(r.err)")
                 outputs.append(r.out)

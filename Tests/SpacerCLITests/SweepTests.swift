@@ -3,6 +3,7 @@ import Testing
 import SpacerCore
 import SpacerIO
 import SpacerSynth
+@testable import SpacerExperiments
 @testable import SpacerCLI
 
 /// `sweep` and `merge`: resumable, shardable, thread-count independent, and the ideal-sharing
@@ -14,7 +15,7 @@ import SpacerSynth
     /// = 72 runs.
     static func grid() throws -> SweepGrid {
         var g = SweepGrid(sources: [.preset(.small)],
-                          strategies: try strategySelection("default,dce,library-aligned,per-occurrence,function-per-page,spacer-delta", params: []))
+                          strategies: try StrategySpec.parseList("default,dce,library-aligned,per-occurrence,function-per-page,spacer-delta"))
         g.versions = [2, 3, 4]; g.changeRates = [0.1, 0.3]; g.seeds = [1, 2]
         return g
     }
@@ -27,7 +28,7 @@ import SpacerSynth
 
     func sweep(_ out: URL, shard: (Int, Int) = (1, 1), maxRuns: Int? = nil, jobs: Int = 1) throws -> SweepRunner.Summary {
         let r = SweepRunner(grid: try Self.grid(), output: out.path)
-        r.shard = shard; r.maxRuns = maxRuns; r.jobs = jobs; r.timings = false; r.gitCommit = "test"
+        r.shard = shard; r.maxRuns = maxRuns; r.jobs = jobs; r.timings = false
         return try r.run()
     }
 
@@ -100,7 +101,7 @@ import SpacerSynth
         let d = try tempDir()
         defer { try? FileManager.default.removeItem(at: d) }
         let out = d.appendingPathComponent("s.csv")
-        var g = SweepGrid(sources: [.preset(.small)], strategies: try strategySelection("default,spacer-delta", params: []))
+        var g = SweepGrid(sources: [.preset(.small)], strategies: try StrategySpec.parseList("default,spacer-delta"))
         g.seeds = [1]
         let r = SweepRunner(grid: g, output: out.path); r.timings = false
         _ = try r.run()
@@ -133,9 +134,9 @@ import SpacerSynth
     }
 
     @Test func listsAndShardsParse() throws {
-        #expect(try integers("2..5", "--versions") == [2, 3, 4, 5])
-        #expect(try integers("2..16:7,20", "--versions") == [2, 9, 16, 20])
-        #expect(throws: (any Error).self) { try integers("5..2", "--versions") }
+        #expect(try ListSyntax.integers("2..5", option: "--versions") == [2, 3, 4, 5])
+        #expect(try ListSyntax.integers("2..16:7,20", option: "--versions") == [2, 9, 16, 20])
+        #expect(throws: (any Error).self) { try ListSyntax.integers("5..2", option: "--versions") }
         #expect(throws: (any Error).self) { try SweepCommand.parse(["--shard", "4/3"]).validate() }
         #expect(throws: (any Error).self) { try SweepCommand.parse(["--presets", "nope"]).validate() }
         #expect(throws: (any Error).self) { try SweepCommand.parse(["--tables", "x.csv", "--change-rates", "0.1"]).validate() }

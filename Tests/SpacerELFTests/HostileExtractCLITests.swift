@@ -36,7 +36,7 @@ struct HostileExtractCLITests {
         #expect(r.stderr == "spacer-sim: \(message)\n", sourceLocation: sourceLocation)
         #expect(r.stdout.isEmpty, sourceLocation: sourceLocation)
         #expect(try Data(contentsOf: URL(fileURLWithPath: s.path("out/t.csv"))) == before, "\(name): earlier output changed", sourceLocation: sourceLocation)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: s.path("out")) == ["t.csv"], sourceLocation: sourceLocation)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: s.path("out")).sorted() == ["t.csv", "t.csv.json"], sourceLocation: sourceLocation)
         let fresh = try extract(name, in: s, output: "new-\(name).csv")
         #expect(fresh.status == status && !FileManager.default.fileExists(atPath: s.path("new-\(name).csv")), sourceLocation: sourceLocation)
     }

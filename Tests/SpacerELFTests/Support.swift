@@ -19,7 +19,7 @@ enum Toolchain {
     /// Whether gcc, readelf and ar are all present; tests that compile fixtures are skipped otherwise.
     static let available = gcc != nil && readelf != nil && ar != nil
 
-    /// The flags every real table is built with (DESIGN.md §8).
+    /// The flags every real table is built with (docs/design.md §8).
     static let sectionFlags = ["-O2", "-ffunction-sections", "-fdata-sections", "-fno-pic"]
 }
 

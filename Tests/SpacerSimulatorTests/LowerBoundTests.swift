@@ -25,6 +25,19 @@ import SpacerTestSupport
         #expect(loader.frames == 4)
     }
 
+    /// Issue 10's loader case: one 4096-byte function, one image, 300 instances, cap 2. KSM
+    /// chains ⌈300/2⌉ = 150 frames and the bound says 150. The loader's pool has no cap: the
+    /// function's page is one frame for all 300 instances, so frames = 1 and the bound must be
+    /// 1 (it said 150, above frames, before the cap rule became one `FrameRule`).
+    @Test func loaderBoundIgnoresKSMCap() throws {
+        let t = Build.table("L", "1", [Build.fn("f", 4096, "F")])
+        let w = try Build.workload([t], images: [[("L", "1")]], instances: [300])
+        let ksm = try metrics("default", w, SimulationOptions(dedup: .ksm, maxPageSharing: 2))
+        #expect(ksm.frames == 150 && ksm.lowerBoundFrames == 150)
+        let loader = try metrics("default", w, SimulationOptions(dedup: .loader, maxPageSharing: 2))
+        #expect(loader.frames == 1 && loader.lowerBoundFrames == 1)
+    }
+
     /// 600 instances of one image holding one page-sized function, max_page_sharing 256: every
     /// instance maps the page, a frame serves 256 of them: ⌈600/256⌉ = 3 frames, and the bound
     /// knows it (⌈4096 · 3 / 4096⌉ = 3).

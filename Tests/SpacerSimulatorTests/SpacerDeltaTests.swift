@@ -4,8 +4,8 @@ import SpacerSimulator
 import SpacerStrategies
 import SpacerTestSupport
 
-/// Spacer-Δ must be right where the public prototype is not (reference/spacer-delta-prototype.md
-/// §9, B1–B4, B9): each case checks which copies exist and where each image's entries resolve.
+/// Spacer-Δ must be right where the public prototype (gaulthiergain/Spacer-delta) is not (its defects
+/// B1–B4, B9 as docs/strategies.md lists them): each case checks which copies exist and where each image's entries resolve.
 @Suite struct SpacerDeltaTests {
     func place(_ tables: [FunctionTable], _ versions: [String]) throws -> (Workload, [ImageLayout]) {
         let w = try Build.workload(tables, images: versions.map { [("L", $0)] })

@@ -73,4 +73,22 @@ import SpacerTestSupport
             }
         }
     }
+
+    /// lower_bound_frames ≤ frames under both dedup models when instances exceed KSM's cap
+    /// (cap 2, 3 to 7 instances per image), for every variant: the cap applies to `ksm` only.
+    @Test(arguments: variants)
+    func boundHoldsWithASmallKSMCap(variant: Variant) throws {
+        let h = RandomHistory.make(seed: 5, libraries: 2, versions: 4, functions: 20)
+        var images: [String] = []
+        for r in h.rows where !images.contains(r.image) { images.append(r.image) }
+        let rows = h.rows.map { r -> WorkloadRow in var r = r; r.instances = 3 + images.firstIndex(of: r.image)! % 5; return r }
+        let w = try Workload(rows: rows, tables: h.tables)
+        let type = StrategyRegistry.named(variant.name)!
+        let a = try StrategyRegistry.make(variant.name, parameters: variant.params).place(w, context: PlacementContext(timeLimit: 2))
+        for dedup in DedupModel.allCases {
+            let m = try Simulator.simulate(w, layouts: a.layouts, options: SimulationOptions(dedup: dedup, maxPageSharing: 2),
+                                           allowRemoval: type.removesEntries)
+            #expect(m.lowerBoundFrames <= m.frames, "\(variant.testDescription) \(dedup): bound \(m.lowerBoundFrames) > frames \(m.frames)")
+        }
+    }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# datasets/real/build.sh — download, build and extract the real function tables (DESIGN.md §8).
+# datasets/real/build.sh — download, build and extract the real function tables (docs/design.md §8).
 #
 #   datasets/real/build.sh [fetch|build|extract|all]... [--jobs N] [--cache DIR] [--force]
 #

@@ -5,8 +5,8 @@ import SpacerSimulator
 import SpacerStrategies
 import SpacerSynth
 
-/// The tidy sweep schema: the columns of `compare` (`ResultTable.columns`), then the sweep keys
-/// and the ideal-sharing columns. Kept separate from `ResultTable` so that `compare` is unchanged.
+/// The tidy sweep schema: the columns of `compare` (`ResultSchema.columns`), then the sweep keys
+/// and the ideal-sharing columns.
 public enum SweepTable {
     /// Sweep keys: `preset` (empty for tables), `versions` (versions generated, or images taken
     /// from a tables workload; empty when not swept), `change_rate` (preset's overall rate; empty
@@ -17,10 +17,14 @@ public enum SweepTable {
     /// placement shares, `Simulator.bodySharing`), `ideal_sharing_pct` = 100 × actual / ideal.
     public static let idealColumns = ["ideal_shared_bytes", "actual_shared_bytes", "ideal_sharing_pct"]
     /// Every column, in output order.
-    public static let columns = ResultTable.columns + keyColumns + idealColumns
+    public static let columns = ResultSchema.columns + keyColumns + idealColumns
+    /// Columns whose values are numbers (for JSON output).
+    public static let numericColumns: Set<String> = ResultSchema.numeric.union(["versions", "change_rate", "instances_per_image",
+                                                                               "ideal_shared_bytes", "actual_shared_bytes", "ideal_sharing_pct"])
 
-    /// Columns that identify a run (a row): a resumed sweep skips a grid point whose identity is
-    /// already in the output, and `merge` keeps one row per identity.
+    /// Columns that identify a grid cell (a row): `merge` keeps one row per identity, and a
+    /// resumed sweep skips a cell whose row is present and current (`isCurrent`). Nothing in
+    /// them depends on the shard count.
     public static let identity = ["workload", "tables", "preset", "versions", "change_rate", "seed", "instances_per_image",
                                   "page_size", "dedup", "max_page_sharing", "xrefs", "strategy", "params"]
     /// Identity columns compared as numbers when sorting (empty sorts first).
@@ -32,13 +36,25 @@ public enum SweepTable {
     public struct File: Sendable {
         /// Data rows (header excluded), each `columns.count` fields.
         public var rows: [[String]]
+        /// Whether an unterminated last line was dropped while reading.
+        public var droppedTruncated = false
     }
 
     /// The identity string of `row` (fields joined by U+0001).
     public static func key(_ row: [String]) -> String {
         identity.map { row[index[$0]!] }.joined(separator: "\u{1}")
     }
-    static let index: [String: Int] = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+
+    /// The identity fields of `row`, in `identity` order.
+    public static func identityValues(_ row: [String]) -> [String] { identity.map { row[index[$0]!] } }
+
+    /// Whether a row of a cell is current: made by this tool build (`tool_commit`) from inputs
+    /// with this `input_digest`. A resumed sweep recomputes rows that are not.
+    public static func isCurrent(_ row: [String], inputDigest: String) -> Bool {
+        row[index["tool_commit"]!] == Tool.commitLabel && row[index["input_digest"]!] == inputDigest
+    }
+    /// The position of each column.
+    public static let index: [String: Int] = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
 
     /// Whether row `a` sorts before row `b`: by the identity columns in order, numbers as numbers.
     public static func before(_ a: [String], _ b: [String]) -> Bool {
@@ -67,11 +83,25 @@ public enum SweepTable {
     }
 
     /// Reads a sweep CSV.
+    /// - Parameter dropUnterminated: drop (rather than refuse) a last line with no newline, as a
+    ///   resumed sweep does with a checkpoint cut by a crash; `merge` refuses it.
+    /// - Returns: the rows, and whether an unterminated last line was dropped.
     /// - Throws: `.noInput` when missing; `.data` naming the file and line when the header is not
-    ///   exactly `columns` or a row has another number of fields.
-    public static func read(_ path: String) throws -> File {
-        let csv = try CSVReader(text: FileIO.readText(path), file: path)
-        guard let header = csv.records.first else { return File(rows: []) }
+    ///   exactly `columns`, a row has another number of fields, or (unless `dropUnterminated`) the
+    ///   last line has no newline (a row truncated by a crash or a copy: `11.576` cut to `1`).
+    public static func read(_ path: String, dropUnterminated: Bool = false) throws -> File {
+        var text = try FileIO.readText(path)
+        var dropped = false
+        if !text.isEmpty && !text.hasSuffix("\n") {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+            guard dropUnterminated else {
+                throw SpacerError.data(file: path, location: "\(lines)", expected: "a row ending in a newline", found: "a truncated last line")
+            }
+            if let cut = text.lastIndex(of: "\n") { text = String(text[...cut]) } else { text = "" }
+            dropped = true
+        }
+        let csv = try CSVReader(text: text, file: path)
+        guard let header = csv.records.first else { return File(rows: [], droppedTruncated: dropped) }
         guard header.fields == columns else {
             throw SpacerError.data(file: path, location: "\(header.line)", expected: "the sweep header (\(columns.count) columns: \(columns.prefix(3).joined(separator: ","))…\(columns.suffix(3).joined(separator: ",")); write to a new --out for another schema)",
                                    found: "\(header.fields.count) columns: \(header.fields.prefix(3).joined(separator: ","))…")
@@ -83,7 +113,7 @@ public enum SweepTable {
             }
             rows.append(r.fields)
         }
-        return File(rows: rows)
+        return File(rows: rows, droppedTruncated: dropped)
     }
 
     /// Joins sweep files: one row per identity (the first file that has it wins), sorted.
@@ -119,8 +149,8 @@ public enum SweepSource: Sendable {
 public struct SweepGrid: Sendable {
     /// Presets or table sets, outermost axis.
     public var sources: [SweepSource]
-    /// (name, parameters) per strategy (`strategySelection`).
-    public var strategies: [(String, [String: String])]
+    /// The strategies (`StrategySpec.parseList`).
+    public var strategies: [StrategySpec]
     /// Page sizes in bytes (powers of two, 4096 … 2^30).
     public var pageSizes: [Int] = [4096]
     /// Instances per image; nil: as the preset or workload says.
@@ -141,7 +171,7 @@ public struct SweepGrid: Sendable {
     public var timeLimit: Double = 10
 
     /// A grid of `sources` × `strategies`, every other axis at its single default.
-    public init(sources: [SweepSource], strategies: [(String, [String: String])]) {
+    public init(sources: [SweepSource], strategies: [StrategySpec]) {
         self.sources = sources; self.strategies = strategies
     }
 
@@ -160,6 +190,32 @@ public struct SweepGrid: Sendable {
         public var strategy: Int
         /// Index of the dataset (source, versions, rate, seed, instances) the point runs on.
         public var dataset: Int
+    }
+
+    /// The number of grid points, computed without listing them (saturating at `Int.max`).
+    public var cellCount: Int {
+        var n = 0
+        for s in sources {
+            var k = 1
+            let rates: Int
+            if case .tables = s { rates = 1 } else { rates = changeRates.count }
+            for f in [versions.count, rates, seeds.count, instances.count, pageSizes.count, dedup.count, strategies.count] {
+                let (m, o) = k.multipliedReportingOverflow(by: f)
+                k = o ? Int.max : m
+            }
+            let (t, o) = n.addingReportingOverflow(k)
+            n = o ? Int.max : t
+        }
+        return n
+    }
+
+    /// The most grid points a sweep runs without `--force` (each is a placement and a
+    /// simulation; a million is about a day on two cores at the paper preset's size).
+    public static let maxCellsWithoutForce = 1_000_000
+
+    /// The run options of point `p`.
+    public func config(_ p: Point) -> RunConfiguration {
+        RunConfiguration(pageSize: p.pageSize, dedup: p.dedup, maxPageSharing: maxPageSharing, xrefs: xrefs, timeLimit: timeLimit)
     }
 
     /// Every grid point in a fixed order (sources, versions, change rates, seeds, instances, page
@@ -181,12 +237,31 @@ public struct SweepGrid: Sendable {
     }
 }
 
+/// What a sweep's sidecar records of its grid, so that `merge` can tell which cells a complete
+/// set of shards must hold: the shard count and, per shard, the identities of its cells.
+public struct SweepGridRecord: Sendable, Codable, Hashable {
+    /// Grid points over all shards.
+    public var cells: Int
+    /// n of `--shard i/n`.
+    public var shards: Int
+    /// i of `--shard i/n`.
+    public var shard: Int
+    /// The identity values (`SweepTable.identity` order) of every cell of this shard.
+    public var shardCells: [[String]]
+
+    enum CodingKeys: String, CodingKey { case cells, shards, shard, shardCells = "shard_cells" }
+}
+
 /// Runs a sweep grid into a tidy CSV: resumable, shardable, optionally on several threads.
+///
+/// Resuming: a cell whose row is in the output and current (same `tool_commit`, same
+/// `input_digest`) is skipped; a row of the cell that is not current is *stale* and recomputed.
+/// The output is rewritten atomically (temporary file + rename) at most every `flushSeconds`
+/// and at the end, so an interrupted run leaves only whole rows.
 public final class SweepRunner: @unchecked Sendable {
     /// What to run.
     public let grid: SweepGrid
-    /// Output CSV path; rewritten atomically (temporary file + rename) at most every
-    /// `flushSeconds` and at the end, so an interrupted run leaves only whole rows.
+    /// Output CSV path.
     public let output: String
     /// `(i, n)`: run only shard i of n (`SweepRunner.shard`), i in 1...n.
     public var shard: (Int, Int) = (1, 1)
@@ -208,9 +283,6 @@ public final class SweepRunner: @unchecked Sendable {
     public var flushSeconds = 1.0
     /// Called after every run with (runs done, runs to do, elapsed seconds, what just ran).
     public var progress: (@Sendable (Int, Int, Double, String) -> Void)?
-    /// Provenance written on every row (`tool_version`, `git_commit`).
-    public var toolVersion = spacerSimVersion
-    public var gitCommit = "unknown"
 
     private let lock = NSLock()
     private var rows: [[String]] = []
@@ -218,45 +290,67 @@ public final class SweepRunner: @unchecked Sendable {
     private var lastFlush = Date.distantPast
     private var failure: Error?
     private var nextGroup = 0
+    private var tablesRead: [Int: (tables: [FunctionTable], rows: [WorkloadRow], name: String, files: [FileDigest])] = [:]
 
     /// A runner of `grid` into the CSV at `output` (created, or resumed when it exists).
     public init(grid: SweepGrid, output: String) { self.grid = grid; self.output = output }
 
-    /// What `run()` did: runs done now, runs skipped because the output had them, rows written.
+    /// What `run()` did.
     public struct Summary: Sendable {
-        /// Runs done by this call.
+        /// Runs done by this call (stale ones included).
         public var ran: Int
-        /// Runs of this shard skipped because the output already held them.
+        /// Runs of this shard skipped because the output held a current row.
         public var skipped: Int
+        /// Runs of this shard whose row was stale (another tool commit or input digest) and was
+        /// (or, with `maxRuns`, will be) recomputed.
+        public var stale: Int
         /// Runs of this shard left for a later call (`maxRuns`).
         public var remaining: Int
         /// Rows in the output now.
         public var rows: Int
+        /// Whether a truncated last line of the checkpoint was dropped.
+        public var droppedTruncated: Bool
+        /// Every input file read (tables and workloads), for the sidecar.
+        public var inputs: [FileDigest]
+        /// The grid record of this shard, for the sidecar.
+        public var record: SweepGridRecord
     }
 
-    /// Runs the points of this shard that the output does not hold yet.
+    /// Runs the points of this shard that the output does not hold current rows for.
     /// - Throws: `.data` for an output CSV with another schema; what loading, generation, a
     ///   strategy or the simulator throws (rows finished before the error are written).
     public func run() throws -> Summary {
-        var existing: [[String]] = []
-        if FileManager.default.fileExists(atPath: output) { existing = try SweepTable.read(output).rows }
-        let have = Set(existing.map(SweepTable.key))
-        rows = existing
+        var existing = SweepTable.File(rows: [])
+        if FileManager.default.fileExists(atPath: output) { existing = try SweepTable.read(output, dropUnterminated: true) }
+        var byKey: [String: Int] = [:]
+        for (i, r) in existing.rows.enumerated() { byKey[SweepTable.key(r)] = i }
         let points = grid.points
         let mine = SweepRunner.shard(points, shard)
-        // Tables sources are read once.
-        var loaded: [Int: ([FunctionTable], [WorkloadRow], String)] = [:]
+        // Tables sources are read (and hashed) once.
         for (s, src) in grid.sources.enumerated() {
             if case let .tables(paths, workload) = src {
-                let tables = try Runner.loadTables(paths)
+                let (tables, files) = try Harness.loadTablesWithFiles(paths)
                 let rows = try workload.map { try WorkloadCSV.read(path: $0) } ?? WorkloadShape.chain.rows(tables: tables, instances: 1, seed: 0)
-                loaded[s] = (tables, rows, workload ?? "chain")
+                let digests = try ((workload.map { [$0] } ?? []) + files).map(FileDigest.of(file:))
+                tablesRead[s] = (tables, rows, workload ?? "chain", digests)
             }
         }
         var todo: [SweepGrid.Point] = []
-        var skipped = 0
+        var skipped = 0, stale = 0
+        var staleRows = Set<Int>()
         for p in mine {
-            if have.contains(SweepTable.key(identity(p))) { skipped += 1 } else { todo.append(p) }
+            let id = identity(p)
+            if let i = byKey[SweepTable.key(id)] {
+                if SweepTable.isCurrent(existing.rows[i], inputDigest: inputDigest(p)) { skipped += 1; continue }
+                stale += 1; staleRows.insert(i)
+            }
+            todo.append(p)
+        }
+        rows = existing.rows.enumerated().filter { !staleRows.contains($0.offset) }.map(\.element)
+        if staleRows.count > 0, let m = maxRuns, m < todo.count {
+            // Keep the stale rows of cells this call will not reach: they are recomputed later.
+            let reached = Set(todo.prefix(m).map { SweepTable.key(identity($0)) })
+            rows += staleRows.sorted().map { existing.rows[$0] }.filter { !reached.contains(SweepTable.key($0)) }
         }
         let remaining = max(0, todo.count - (maxRuns ?? todo.count))
         if let m = maxRuns { todo = Array(todo.prefix(m)) }
@@ -266,7 +360,7 @@ public final class SweepRunner: @unchecked Sendable {
         for p in todo {
             if let g = groupOf[p.dataset] { grouped[g].append(p) } else { groupOf[p.dataset] = grouped.count; grouped.append([p]) }
         }
-        let groups = grouped, tablesRead = loaded
+        let groups = grouped
         let total = todo.count
         let start = Date()
         nextGroup = 0
@@ -277,13 +371,13 @@ public final class SweepRunner: @unchecked Sendable {
                 let g = groups[nextGroup]; nextGroup += 1
                 lock.unlock()
                 do {
-                    let w = try workload(for: g[0], loaded: tablesRead)
+                    let w = try workload(for: g[0])
                     // pages_per_default's reference, as compare computes it: default's mapped pages
                     // on the same workload and options, once per (page size, dedup model).
                     var reference: [String: Int] = [:]
                     for p in g {
                         let key = "\(p.pageSize)/\(p.dedup.rawValue)"
-                        if reference[key] == nil { reference[key] = try defaultPages(p, w) }
+                        if reference[key] == nil { reference[key] = try Harness.defaultTotalPages(w, config: grid.config(p), seed: p.seed) }
                         let row = try runOne(p, w, defaultTotalPages: reference[key]!)
                         lock.lock()
                         rows.append(row); done += 1
@@ -305,26 +399,53 @@ public final class SweepRunner: @unchecked Sendable {
         }
         if jobs <= 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: min(jobs, max(groups.count, 1)), execute: work) }
         lock.lock(); defer { lock.unlock() }
-        try write()
+        // A dry run (maxRuns 0) writes nothing; a run that made no row writes no header-only file.
+        if maxRuns != 0 && (!rows.isEmpty || FileManager.default.fileExists(atPath: output)) { try write() }
         if let e = failure { throw e }
-        return Summary(ran: done, skipped: skipped, remaining: remaining, rows: rows.count)
+        let inputs = tablesRead.keys.sorted().flatMap { tablesRead[$0]!.files }
+        let record = SweepGridRecord(cells: points.count, shards: shard.1, shard: shard.0,
+                                     shardCells: mine.map { SweepTable.identityValues(identity($0)) })
+        return Summary(ran: done, skipped: skipped, stale: stale, remaining: remaining, rows: rows.count,
+                       droppedTruncated: existing.droppedTruncated, inputs: inputs, record: record)
     }
+
+    /// The CSV text of every row so far, sorted.
+    public func rendered() -> String { SweepTable.render(rows) }
 
     /// Writes every row so far, sorted, atomically. Caller holds the lock.
     private func write() throws {
         try FileIO.writeAtomically(SweepTable.render(rows), to: output)
     }
 
+    /// The `input_digest` of a point: the SHA-256 of its tables source's files, or of the
+    /// preset's resolved generator configuration (versions, change rate and seed applied).
+    func inputDigest(_ p: SweepGrid.Point) -> String {
+        switch grid.sources[p.source] {
+        case .preset(let preset):
+            let c = resolvedConfig(preset, p)
+            return FileDigest.of(text: "preset \(preset.name)\n\(String(describing: c))\n\(preset.shape)\n\(p.instances ?? preset.instances)")
+        case .tables:
+            return FileDigest.combined(tablesRead[p.source]!.files)
+        }
+    }
+
+    func resolvedConfig(_ preset: SynthPreset, _ p: SweepGrid.Point) -> SynthConfig {
+        var c = preset.config
+        if let v = p.versions { c.versions = v }
+        if let r = p.changeRate { c.setChangeRate(r) }
+        c.seed = p.seed
+        return c
+    }
+
     /// The identity fields of a point, as a row in `SweepTable.columns` order (other fields empty).
     func identity(_ p: SweepGrid.Point) -> [String] {
         var row = [String](repeating: "", count: SweepTable.columns.count)
         let (workload, tables, preset, versions, rate, instances) = keys(p)
-        let (name, given) = grid.strategies[p.strategy]
-        let params = (try? StrategyParameters(given, specs: StrategyRegistry.named(name)!.parameters, strategy: name).canonical) ?? ""
+        let spec = grid.strategies[p.strategy]
         let values: [String: String] = ["workload": workload, "tables": tables, "preset": preset, "versions": versions, "change_rate": rate,
                                         "seed": String(p.seed), "instances_per_image": instances, "page_size": String(p.pageSize),
                                         "dedup": p.dedup.rawValue, "max_page_sharing": String(grid.maxPageSharing),
-                                        "xrefs": grid.xrefs == .resolve ? "resolve" : "ignore (upper bound)", "strategy": name, "params": params]
+                                        "xrefs": grid.config(p).xrefsLabel, "strategy": spec.name, "params": spec.canonical]
         for (k, v) in values { row[SweepTable.index[k]!] = v }
         return row
     }
@@ -343,22 +464,19 @@ public final class SweepRunner: @unchecked Sendable {
 
     func describe(_ p: SweepGrid.Point) -> String {
         let (_, _, preset, v, r, _) = keys(p)
-        return "\(grid.strategies[p.strategy].0) \(preset.isEmpty ? "tables" : preset) v=\(v) r=\(r) seed=\(p.seed) page=\(p.pageSize)"
+        return "\(grid.strategies[p.strategy].label) \(preset.isEmpty ? "tables" : preset) v=\(v) r=\(r) seed=\(p.seed) page=\(p.pageSize)"
     }
 
     /// The workload of a point's dataset.
-    func workload(for p: SweepGrid.Point, loaded: [Int: ([FunctionTable], [WorkloadRow], String)]) throws -> Workload {
+    func workload(for p: SweepGrid.Point) throws -> Workload {
         switch grid.sources[p.source] {
         case .preset(let preset):
-            var c = preset.config
-            if let v = p.versions { c.versions = v }
-            if let r = p.changeRate { c.setChangeRate(r) }
-            c.seed = p.seed
+            let c = resolvedConfig(preset, p)
             if let problem = c.problem { throw SpacerError.usage("preset \(preset.name): \(problem)") }
             let tables = Generator.tables(c)
             return try Workload(rows: preset.shape.rows(tables: tables, instances: p.instances ?? preset.instances, seed: p.seed), tables: tables)
         case .tables:
-            let (tables, all, name) = loaded[p.source]!
+            let (tables, all, name, _) = tablesRead[p.source]!
             var rows = all
             if let v = p.versions {
                 var images: [String] = []
@@ -374,31 +492,17 @@ public final class SweepRunner: @unchecked Sendable {
         }
     }
 
-    func options(_ p: SweepGrid.Point) -> SimulationOptions {
-        SimulationOptions(pageSize: p.pageSize, dedup: p.dedup, maxPageSharing: grid.maxPageSharing, xrefs: grid.xrefs)
-    }
-
-    /// `total_pages` of the `default` strategy at point `p`'s page size and options.
-    func defaultPages(_ p: SweepGrid.Point, _ w: Workload) throws -> Int {
-        let context = PlacementContext(pageSize: p.pageSize, seed: p.seed, timeLimit: grid.timeLimit)
-        return try Runner.run(try StrategyRegistry.make(DefaultStrategy.name), workload: w, context: context,
-                              options: options(p), params: "").metrics.totalPages
-    }
-
     /// Places, scores and measures one point; its CSV row.
     func runOne(_ p: SweepGrid.Point, _ w: Workload, defaultTotalPages: Int) throws -> [String] {
-        let (name, given) = grid.strategies[p.strategy]
-        let strategy = try StrategyRegistry.make(name, parameters: given)
-        let canonical = try StrategyParameters(given, specs: StrategyRegistry.named(name)!.parameters, strategy: name).canonical
-        let options = options(p)
-        let context = PlacementContext(pageSize: p.pageSize, seed: p.seed, timeLimit: grid.timeLimit)
-        let r = try Runner.run(strategy, workload: w, context: context, options: options, params: canonical, idealSharing: true)
+        let spec = grid.strategies[p.strategy]
+        let config = grid.config(p)
+        let r = try Harness.run(spec, workload: w, config: config, seed: p.seed, idealSharing: true)
         let (workload, tables, preset, versions, rate, instances) = keys(p)
-        let ctx = ResultTable.Context(workload: workload, tables: tables, options: options, seed: p.seed, images: w.images.count,
-                                      instances: w.totalInstances, timings: timings, toolVersion: toolVersion, gitCommit: gitCommit,
-                                      defaultTotalPages: defaultTotalPages)
+        let ctx = ResultSchema.Context(workload: workload, tables: tables, config: config, seed: String(p.seed), images: w.images.count,
+                                       instances: w.totalInstances, timings: timings, defaultTotalPages: defaultTotalPages,
+                                       inputDigest: inputDigest(p))
         let b = r.bodySharing!
-        return ResultTable.values(r, ctx) + [preset, versions, rate, instances] +
+        return ResultSchema.values(r, ctx) + [preset, versions, rate, instances] +
             [String(b.idealBytes), String(b.sharedBytes), String(format: "%.3f", b.pct)]
     }
 }

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import SpacerCore
+import SpacerExperiments
+import SpacerIO
+import SpacerSimulator
+
+extension DedupModel: ExpressibleByArgument {}
+extension XrefMode: ExpressibleByArgument {}
+extension OutputFormat: ExpressibleByArgument {}
+
+/// Runs `body`, turning a `SpacerError.usage` into ArgumentParser's `ValidationError` (exit 64
+/// with the command's usage line), for `validate()` methods that call the harness's checks.
+func usage(_ body: () throws -> Void) throws {
+    do { try body() } catch let SpacerError.usage(message) { throw ValidationError(message) }
+}
+
+/// The run options every command that places and simulates shares (compare, place), checked by
+/// `RunConfiguration.validate()` — the one place their ranges live.
+struct RunOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Page size in bytes: a power of two from 4096 to 2^30 (1073741824).", valueName: "bytes"))
+    var pageSize = 4096
+
+    @Option(help: "Dedup model: ksm (every page may merge, at most --max-page-sharing sharers per frame) or loader (read-only pages from a shared pool without cap; writable pages private).")
+    var dedup: DedupModel = .ksm
+
+    @Option(help: ArgumentHelp("KSM max_page_sharing: sharers per frame before another frame is needed, 2 to 2^31 (ignored by loader).", valueName: "n"))
+    var maxPageSharing = 256
+
+    @Option(help: "resolve: relocation values are part of page content; ignore: an upper bound on sharing, labelled so in every output.")
+    var xrefs: XrefMode = .resolve
+
+    @Option(help: ArgumentHelp("Seconds a solver may spend per sub-problem (and in a solver strategy's whole run unless its budget parameter says otherwise): finite, 0 to 86400.", valueName: "seconds"))
+    var timeLimit: Double = 10
+
+    /// The validated configuration these options describe.
+    var config: RunConfiguration {
+        RunConfiguration(pageSize: pageSize, dedup: dedup, maxPageSharing: maxPageSharing, xrefs: xrefs, timeLimit: timeLimit)
+    }
+
+    func validate() throws { try usage { try config.validate() } }
+
+    /// The resolved options for a provenance sidecar.
+    var record: [String: String] {
+        ["page_size": String(pageSize), "dedup": dedup.rawValue, "max_page_sharing": String(maxPageSharing),
+         "xrefs": config.xrefsLabel, "time_limit": String(timeLimit)]
+    }
+}
+
+/// Where a workload and its tables come from (compare, place).
+struct InputOptions: ParsableArguments {
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Function-table CSV files or folders (default: datasets/real).", valueName: "path"))
+    var tables: [String] = []
+
+    @Option(help: ArgumentHelp("Workload CSV: image,library,version[,instances] (default: datasets/real/default-workload.csv).", valueName: "file"))
+    var workload: String?
+}
+
+/// `-o/--out` and `--format`, the one output convention of every command that writes results.
+///
+/// Without `-o`, results go to standard output in `--format` (the command's default when not
+/// given). With `-o PATH`, they go to PATH (format from `--format`, else from the extension:
+/// `.csv`, `.json`; else the command's file default), written atomically together with a
+/// provenance sidecar `PATH.json`.
+struct OutputOptions: ParsableArguments {
+    @Option(name: [.short, .customLong("out")], help: ArgumentHelp("Write the results to this file (atomically, with a provenance sidecar PATH.json) instead of standard output.", valueName: "path"))
+    var out: String?
+
+    @Option(help: ArgumentHelp("Output format: table, csv or json (default: table on standard output, else from the file's extension, else csv).", valueName: "format"))
+    var format: OutputFormat?
+
+    /// The format to write: `--format`, else the extension of `-o`, else `fileDefault` for a
+    /// file and `stdoutDefault` for standard output.
+    func resolved(stdoutDefault: OutputFormat = .table, fileDefault: OutputFormat = .csv) -> OutputFormat {
+        if let format { return format }
+        if let out { return OutputFormat.implied(by: out) ?? fileDefault }
+        return stdoutDefault
+    }
+
+    func validate() throws {
+        if let out { try usage { do { try FileIO.checkOutputPath(out) } catch let e as SpacerError where e.exitCode == 73 { throw ValidationError("-o/--out: \(e)") } } }
+    }
+}
+
+/// Writes a command's rendered results: to `-o PATH` with a sidecar, or to standard output
+/// (checked: a failed write is exit 74).
+/// - Parameters:
+///   - rows: data rows, recorded in the sidecar.
+///   - provenance: the sidecar (its `outputs` are filled in here).
+func emit(_ text: String, to out: String?, rows: Int?, provenance: @autoclosure () throws -> Provenance) throws {
+    if let out {
+        try provenance().write(Data(text.utf8), to: out, rows: rows)
+    } else {
+        try FileIO.writeStandardOutput(text)
+    }
+}

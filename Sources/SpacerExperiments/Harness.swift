@@ -1,0 +1,196 @@
+import Foundation
+import SpacerCore
+import SpacerIO
+import SpacerSimulator
+import SpacerStrategies
+
+/// One run of one strategy on one workload: what was asked, what the simulator measured.
+public struct RunResult: Sendable {
+    /// The strategy as asked for (name and every parameter).
+    public var spec: StrategySpec
+    /// The simulator's metrics (docs/design.md §4).
+    public var metrics: Metrics
+    /// The strategy's solver status (`ok` for heuristics).
+    public var status: SolverStatus
+    /// Wall seconds of `place` (not of scoring).
+    public var placeSeconds: Double
+    /// The strategy's own model objective and proven bound, in `solverUnit` (nil: no model).
+    public var solverObjective: Int? = nil
+    public var solverBound: Int? = nil
+    public var solverUnit: String = ""
+    /// 100 × (objective / bound − 1), nil without both.
+    public var solverGapPct: Double? {
+        guard let o = solverObjective, let b = solverBound, b > 0 else { return nil }
+        return 100 * (Double(o) / Double(b) - 1)
+    }
+    /// The ground truth and the share of it this placement reaches, when asked for
+    /// (`Harness.run(..., idealSharing: true)`; sweep's `ideal_sharing_pct`).
+    public var bodySharing: Simulator.BodySharing? = nil
+    /// The registry name.
+    public var strategy: String { spec.name }
+    /// The canonical `params` column.
+    public var params: String { spec.canonical }
+}
+
+/// A workload with its tables, read from files, and the digests of every file read.
+public struct ExperimentInputs: Sendable {
+    /// The interned workload.
+    public var workload: Workload
+    /// The workload file as given (the `workload` column).
+    public var workloadPath: String
+    /// The table paths as given (files or folders; the `tables` column joins them by spaces).
+    public var tablePaths: [String]
+    /// Every file read, workload first, then tables in load order.
+    public var files: [FileDigest]
+    /// `FileDigest.combined(files)`: the `input_digest` column.
+    public var digest: String { FileDigest.combined(files) }
+}
+
+/// The experiment harness: load inputs, place with strategies, simulate, and the reference run
+/// of `pages_per_default`. Shared by the CLI's commands, the benchmarks, the fuzzers and tests,
+/// so that place → simulate → report exists once.
+public enum Harness {
+    /// The files a list of table paths names: files as given, a folder's `*.csv` and `*.csv.gz`
+    /// whose names do not contain `workload`, in name order.
+    /// - Throws: `.noInput` for a missing path.
+    public static func tableFiles(_ paths: [String]) throws -> [String] {
+        var files: [String] = []
+        let fm = FileManager.default
+        for p in paths {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: p, isDirectory: &isDir) else { throw SpacerError.noInput(path: p) }
+            if isDir.boolValue {
+                let names = (try? fm.contentsOfDirectory(atPath: p)) ?? []
+                files += names.filter { ($0.hasSuffix(".csv") || $0.hasSuffix(".csv.gz")) && !$0.contains("workload") }
+                    .sorted().map { (p as NSString).appendingPathComponent($0) }
+            } else { files.append(p) }
+        }
+        return files
+    }
+
+    /// Function tables from files and folders (`tableFiles`).
+    /// - Throws: `.noInput` for a missing path; `.data` from the table reader; `.data` at the
+    ///   first row of a (library, version) that an earlier file already defines.
+    public static func loadTables(_ paths: [String]) throws -> [FunctionTable] {
+        try loadTablesWithFiles(paths).tables
+    }
+
+    /// `loadTables` plus the files it read, in order.
+    public static func loadTablesWithFiles(_ paths: [String]) throws -> (tables: [FunctionTable], files: [String]) {
+        let files = try tableFiles(paths)
+        var tables: [FunctionTable] = []
+        var origin: [String: String] = [:]
+        for f in files {
+            for (t, line) in try TableCSV.readWithLines(path: f) {
+                let key = "\(t.library) \(t.version)"
+                if let first = origin[key] {
+                    throw SpacerError.data(file: f, location: "\(line)", expected: "each library version in one file only", found: "\(key), also in \(first)")
+                }
+                origin[key] = "\(f):\(line)"
+                tables.append(t)
+            }
+        }
+        return (tables, files)
+    }
+
+    /// Reads a workload and its tables. Without a workload path, the committed default
+    /// (`datasets/real/default-workload.csv`); without table paths, `datasets/real`.
+    /// - Throws: `.noInput` when a default cannot be found (run from the repository root) or a
+    ///   file is missing; `.data` from the readers or the workload check.
+    public static func load(workload: String?, tables: [String]) throws -> ExperimentInputs {
+        guard let wpath = workload ?? locate("datasets/real/default-workload.csv") else {
+            throw SpacerError.noInput(path: "datasets/real/default-workload.csv (run from the repository root, or pass --workload and --tables)")
+        }
+        var tpaths = tables
+        if tpaths.isEmpty {
+            guard let d = locate("datasets/real") else { throw SpacerError.noInput(path: "datasets/real (pass --tables)") }
+            tpaths = [d]
+        }
+        let rows = try WorkloadCSV.read(path: wpath)
+        let (loaded, files) = try loadTablesWithFiles(tpaths)
+        let w = try Workload(rows: rows, tables: loaded, source: wpath)
+        let digests = try ([wpath] + files).map(FileDigest.of(file:))
+        return ExperimentInputs(workload: w, workloadPath: wpath, tablePaths: tpaths, files: digests)
+    }
+
+    /// Finds `relative` in the current folder or above the executable (so that the README's
+    /// commands work from the repository root and from a build folder alike).
+    public static func locate(_ relative: String) -> String? {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: relative) { return relative }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            let candidate = dir.appendingPathComponent(relative).path
+            if fm.fileExists(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    /// Places `workload` with `spec` under `config` and simulates the result.
+    /// - Parameters:
+    ///   - seed: passed to the strategy's context (a sweep's generator seed).
+    ///   - idealSharing: also measure `Simulator.bodySharing` (one more page walk).
+    /// - Throws: what the strategy throws; `.internalInvariant` naming the strategy for an
+    ///   infeasible layout.
+    public static func run(_ spec: StrategySpec, workload: Workload, config: RunConfiguration, seed: UInt64 = 1,
+                           progress: (@Sendable (String) -> Void)? = nil, idealSharing: Bool = false) throws -> RunResult {
+        let strategy = try spec.make()
+        let clock = ContinuousClock()
+        var result: PlacementResult!
+        let context = config.context(seed: seed, progress: progress)
+        let elapsed = try clock.measure { result = try strategy.place(workload, context: context) }
+        let options = config.simulation
+        let metrics: Metrics
+        do {
+            metrics = try Simulator.simulate(workload, layouts: result.layouts, options: options, allowRemoval: spec.type.removesEntries)
+        } catch let SpacerError.internalInvariant(text) {
+            throw SpacerError.internalInvariant("strategy \(spec.label): \(text)")
+        }
+        let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        var run = RunResult(spec: spec, metrics: metrics, status: result.status, placeSeconds: secs,
+                            solverObjective: result.objective, solverBound: result.provenBound, solverUnit: result.objectiveUnit)
+        if idealSharing { run.bodySharing = Simulator.bodySharing(workload, layouts: result.layouts, options: options) }
+        return run
+    }
+
+    /// Runs every spec, `jobs` at a time, and returns the results in the order given, whatever
+    /// `jobs` is. `done(k, label)` is called after each finished run (from any thread).
+    /// - Throws: the first error in the given order.
+    public static func runAll(_ specs: [StrategySpec], workload: Workload, config: RunConfiguration, jobs: Int,
+                              progress: (@Sendable (String) -> Void)? = nil,
+                              done: @escaping @Sendable (Int, String) -> Void = { _, _ in }) throws -> [RunResult] {
+        final class Box: @unchecked Sendable {
+            let lock = NSLock()
+            var results: [Result<RunResult, Error>?]
+            var finished = 0
+            init(_ n: Int) { results = Array(repeating: nil, count: n) }
+        }
+        let box = Box(specs.count)
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = max(1, jobs)
+        for (i, spec) in specs.enumerated() {
+            queue.addOperation {
+                let r = Result { try run(spec, workload: workload, config: config, progress: progress) }
+                box.lock.lock()
+                box.results[i] = r
+                box.finished += 1
+                let k = box.finished
+                box.lock.unlock()
+                done(k, spec.label)
+            }
+        }
+        queue.waitUntilAllOperationsAreFinished()
+        return try box.results.map { try $0!.get() }
+    }
+
+    /// `total_pages` of `default` on `workload` under `config`: the reference of
+    /// `pages_per_default`. Taken from `results` when they hold a default run with its default
+    /// parameters, else run here.
+    /// - Throws: what `run` throws.
+    public static func defaultTotalPages(_ workload: Workload, config: RunConfiguration, results: [RunResult] = [], seed: UInt64 = 1) throws -> Int {
+        let reference = try StrategySpec(name: DefaultStrategy.name)
+        if let r = results.first(where: { $0.spec.name == reference.name && $0.spec.canonical == reference.canonical }) { return r.metrics.totalPages }
+        return try run(reference, workload: workload, config: config, seed: seed).metrics.totalPages
+    }
+}
