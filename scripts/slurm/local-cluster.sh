@@ -62,7 +62,9 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$SOCK
+# cred_expire is also how long a requeued job waits before it may start again (default 120 s);
+# 10 s keeps the requeue test short.
+AuthInfo=socket=$SOCK,cred_expire=${SPACER_SLURM_CRED_EXPIRE:-10}
 StateSaveLocation=$STATE/ctld
 SlurmdSpoolDir=$STATE/spool/%n
 SlurmctldPidFile=$STATE/run/slurmctld.pid
