@@ -93,7 +93,7 @@ show_logs() { for f in "$@"; do echo "---- $f"; tail -n 30 "$f"; done; }
 
 echo "== local cluster (state $SPACER_SLURM_STATE, port $SPACER_SLURM_PORT)"
 t0=$SECONDS
-if eval "$("$here/local-cluster.sh" start)"; then
+if envline="$("$here/local-cluster.sh" start)" && eval "$envline" && [ -n "${SLURM_CONF:-}" ]; then
   pass "local cluster up, node idle ($((SECONDS - t0))s)"
 else
   fail "local cluster did not start"

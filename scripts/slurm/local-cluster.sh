@@ -82,6 +82,9 @@ MpiDefault=none
 MailProg=/bin/true
 SwitchType=switch/none
 SchedulerType=sched/backfill
+# Short scheduling passes (defaults 60 s and 30 s): a requeued task or a job whose dependency is met
+# starts within seconds on this one idle node.
+SchedulerParameters=sched_interval=5,bf_interval=5
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
@@ -119,6 +122,10 @@ start_munge() {
 
 start() {
   need
+  if [ "$(id -u)" != 0 ]; then
+    log "needs root (slurmd starts jobs as their users; the daemons run as root here)"
+    exit 77
+  fi
   mkdir -p "$STATE"
   if pid_alive "$STATE/run/slurmctld.pid" && pid_alive "$STATE/run/slurmd.pid"; then
     log "already running (state $STATE)"
