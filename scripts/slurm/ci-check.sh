@@ -5,6 +5,7 @@
 #   3. a task id outside 1..N refuses to run (exit 64), and submit-sweep.sh refuses such an --array
 #   4. requeue: USR1 to a running task (as Slurm sends before the time limit) requeues it; the
 #      second start resumes from the rows the first one wrote; merge == again
+#   5. USR1 to a start that finished no row does not requeue (a run longer than the limit would loop)
 # Installs nothing. Without sbatch: SKIPPED (exit 0), unless CI=true (then it fails).
 # Environment: SPACER_SIM (default .build/debug/spacer-sim), CI_SLURM_WAIT (seconds per job wait,
 # default 300), SPACER_SLURM_PORT (default 6837 here), KEEP=1 keeps the work folder.
@@ -225,6 +226,38 @@ if cmp "$Q/sweep.csv" "$WORK/one/sweep.csv"; then
 else
   fail "merge after requeue differs"
 fi
+
+# ---------------------------------------------------------------------------------------------
+echo "== 5. USR1 to a start that finished no row: no requeue (it would loop) ($(elapsed))"
+Z="$WORK/noprogress"
+mkdir -p "$Z/logs"
+cat >"$WORK/hang-sim" <<EOF
+#!/bin/bash
+[ "\$1" = sweep ] || exec "$SIM" "\$@"
+case " \$* " in *" --dry-run "*) exec "$SIM" "\$@" ;; esac
+touch "$Z/hanging"
+exec sleep 600
+EOF
+chmod +x "$WORK/hang-sim"
+read -r zid _ < <(SPACER_SIM="$WORK/hang-sim" "$here/submit-sweep.sh" --parsable --no-merge --array 1 3 "$Z" -- "${GRID[@]}") || true
+for _ in $(seq "$WAIT"); do
+  [ -e "$Z/hanging" ] && break
+  terminal "$(states "$zid" | awk '{print $2}')" && break
+  sleep 1
+done
+scancel --signal=USR1 --batch "${zid}_1" || true
+zlog="$Z/logs/spacer-sweep-${zid}_1.log"
+for _ in $(seq 20); do grep -q "USR1" "$zlog" 2>/dev/null && break; sleep 0.5; done
+sleep 2
+if grep -q "no new row since this start; not requeueing" "$zlog" \
+   && [ "$(states "${zid}_1" | awk '{print $2}')" = RUNNING ] && [ "$(field "${zid}_1" Restarts)" = 0 ]; then
+  pass "no requeue after a start without progress (task still RUNNING, Restarts=0)"
+else
+  fail "a start without progress was requeued or stopped: $(states "${zid}_1") Restarts=$(field "${zid}_1" Restarts)"
+  show_logs "$zlog"
+fi
+scancel "$zid" || true
+wait_jobs "$zid" >/dev/null || true
 
 echo "== done in $(elapsed) (excluding the build)"
 echo "$passed passed, $failed failed"
