@@ -216,7 +216,7 @@ fi
 qlog="$(ls "$Q"/logs/spacer-sweep-"$qid"_1.log 2>/dev/null)"
 restarts="$(field "${qid}_1" Restarts)"
 if [ "${restarts:-0}" -ge 1 ] && grep -q "USR1: time limit near; requeueing" "$qlog" \
-   && grep -q "start 2 on" "$qlog" && grep -q "2 already in $Q/shard-1.csv" "$qlog"; then
+   && grep -q "start 2 on" "$qlog" && grep -q "2 current in $Q/shard-1.csv" "$qlog"; then
   pass "USR1 requeued the task (Restarts=$restarts) and the second start resumed after 2 rows"
 else
   fail "requeue/resume not seen (Restarts=${restarts:-?})"; show_logs "$qlog"
