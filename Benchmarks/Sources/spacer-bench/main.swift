@@ -1,4 +1,5 @@
 // spacer-bench: measurements for the solver strategies (not tests; run in release mode).
+//   (run these from the Benchmarks/ folder: cd Benchmarks && swift run -c release spacer-bench …)
 //
 //   swift run -c release spacer-bench binpack [--limit S] [--seeds N] [--sizes 25,50,...]
 //       Exact bin packing per sub-problem size: FFD, Martello-Toth L2, GLPK (assignment and
