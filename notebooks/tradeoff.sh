@@ -11,10 +11,10 @@ SIM=.build/release/spacer-sim
 S='default,library-aligned,per-occurrence,per-occurrence[trampolines=true],bin-packing,bin-packing[trampolines=true],strip-packing,strip-packing[trampolines=true],spacer-delta,spacer-delta[map-used-only=true],content-defined'
 for wl in default lua zlib; do
   "$SIM" compare --workload "datasets/real/$wl-workload.csv" --strategies "$S" --no-timings \
-    --format csv --csv "notebooks-out/tradeoff-$wl.csv" >/dev/null
+    -o "notebooks-out/tradeoff-$wl.csv"
   echo "wrote notebooks-out/tradeoff-$wl.csv" >&2
 done
-rm -f notebooks-out/sweep-tradeoff.csv   # a fresh grid (sweep resumes otherwise)
+# A resumed sweep recomputes rows made by another tool commit or from other inputs (stale).
 "$SIM" sweep --presets paper --versions 2,4,8,16,32 --strategies "$S" --jobs 2 --time-limit 2 --no-timings \
-  --out notebooks-out/sweep-tradeoff.csv
+  -o notebooks-out/sweep-tradeoff.csv
 python3 notebooks/figures.py

@@ -108,21 +108,21 @@ for s in "${STRATS[@]}"; do
     for img in "${IMAGES[@]}"; do bins+=("$dir/$img"); done
     while IFS=, read -r _ zone range _ ptotal pframes _ psharing _ _; do
         [[ $zone == zone ]] && continue
-        m=$("$SPACER_SIM" measure --csv --range "$range" "${bins[@]}" | awk -F, '$1=="all"{print $6","$7","$9}')
+        m=$("$SPACER_SIM" measure --format csv --range "$range" "${bins[@]}" | awk -F, '$1=="all"{print $6","$7","$9}')
         IFS=, read -r mtotal mframes msharing <<<"$m"
         echo "$LIB,$s,$zone,$ptotal,$mtotal,$pframes,$mframes,$psharing,$msharing" >>"$AGREE"
         if ((CHECK)) && [[ $zone == code && ( $pframes != "$mframes" || $ptotal != "$mtotal" ) ]]; then
             echo "FAIL $s: code zone predicted $pframes frames / $ptotal pages, measured $mframes / $mtotal" >&2; fail=1
         fi
     done <"$dir/emit/predicted.csv"
-    m=$("$SPACER_SIM" measure --csv "${bins[@]}" | awk -F, '$1=="all"{print $6","$7","$9}')
+    m=$("$SPACER_SIM" measure --format csv "${bins[@]}" | awk -F, '$1=="all"{print $6","$7","$9}')
     echo "$LIB,$s,whole image,,${m%%,*},,$(cut -d, -f2 <<<"$m"),,$(cut -d, -f3 <<<"$m")" >>"$AGREE"
 done
 nb=()
 for img in "${IMAGES[@]}"; do nb+=("$OUT/normal/$img"); done
-m=$("$SPACER_SIM" measure --csv "${nb[@]}" | awk -F, '$1=="all"{print $6","$7","$9}')
+m=$("$SPACER_SIM" measure --format csv "${nb[@]}" | awk -F, '$1=="all"{print $6","$7","$9}')
 echo "$LIB,normal link,whole image,,${m%%,*},,$(cut -d, -f2 <<<"$m"),,$(cut -d, -f3 <<<"$m")" >>"$AGREE"
-m=$("$SPACER_SIM" measure --csv --range 0x400000-0x800000000 "${nb[@]}" | awk -F, '$1=="all"{print $6","$7","$9}')
+m=$("$SPACER_SIM" measure --format csv --range 0x400000-0x800000000 "${nb[@]}" | awk -F, '$1=="all"{print $6","$7","$9}')
 
 echo
 echo "predicted (simulator) vs measured (linked ELF) pages, ${#IMAGES[@]} $LIB images; files in $OUT"

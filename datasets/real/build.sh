@@ -635,10 +635,10 @@ stage_extract() {
         log "$lib $v: extract ${#objects[@]} object(s) -> datasets/real/$lib-$v.csv.gz"
         # Objects are named relative to their directory so the table's object column carries
         # no cache path.
-        (cd "$obj" && "${sim[@]}" extract --library "$lib" --version "$v" "${objects[@]}" \
+        (cd "$obj" && "${sim[@]}" extract --library "$lib" --library-version "$v" "${objects[@]}" \
             -o "$tmp" "${prov[@]}") || { rm -f "$tmp"; die "spacer-sim extract failed for $lib $v"; }
         [[ -s $tmp ]] || die "spacer-sim extract wrote no $tmp for $lib $v"
-        mv "$tmp" "$out"
+        mv "$tmp" "$out"; rm -f "$tmp.json"   # the table carries its provenance in its header
         log "$lib $v: done ($(wc -c <"$out") bytes, $((SECONDS - start)) s)"
     done < <(all_targets)
 }

@@ -23,6 +23,7 @@
 // Output: Markdown tables on stdout; progress on stderr.
 import Foundation
 import SpacerCore
+import SpacerExperiments
 import SpacerIO
 import SpacerSimulator
 import SpacerSolvers
@@ -207,22 +208,13 @@ func benchStrategies() {
         for (_, h) in holders { groupSize[h, default: 0] += 1 }
         let largest = groupSize.values.max() ?? 0
         for spec in names {
-            var name = spec, params: [String: String] = [:]
-            if let o = spec.firstIndex(of: "[") {
-                name = String(spec[..<o])
-                for kv in spec[spec.index(after: o)..<spec.index(before: spec.endIndex)].split(separator: ";") {
-                    let p = kv.split(separator: "="); params[String(p[0])] = String(p[1])
-                }
-            }
             note("strategies n=\(n) \(spec)")
-            let s = try! StrategyRegistry.make(name, parameters: params)
-            let clock = ContinuousClock()
-            var r: PlacementResult!
-            let d = clock.measure { r = try! s.place(w, context: PlacementContext(timeLimit: limit)) }
-            let m = try! Simulator.simulate(w, layouts: r.layouts, options: SimulationOptions())
-            let model = r.objective.map { "\($0) / \(r.provenBound.map(String.init) ?? "-") \(r.objectiveUnit)" } ?? "-"
-            let sg = (r.objective != nil && (r.provenBound ?? 0) > 0) ? f(100 * (Double(r.objective!) / Double(r.provenBound!) - 1), 2) : "-"
-            print("| \(n) | \(spec) | \(m.frames) | \(m.lowerBoundFrames) | \(f(m.gapPct, 1)) | \(r.status.rawValue) | \(model) | \(sg) | \(largest) | \(f(seconds(d))) |")
+            // The harness's one place → simulate path and its one name[k=v] parser.
+            let r = try! Harness.run(StrategySpec.parse(spec), workload: w, config: RunConfiguration(timeLimit: limit))
+            let m = r.metrics
+            let model = r.solverObjective.map { "\($0) / \(r.solverBound.map(String.init) ?? "-") \(r.solverUnit)" } ?? "-"
+            let sg = r.solverGapPct.map { f($0, 2) } ?? "-"
+            print("| \(n) | \(spec) | \(m.frames) | \(m.lowerBoundFrames) | \(f(m.gapPct, 1)) | \(r.status.rawValue) | \(model) | \(sg) | \(largest) | \(f(r.placeSeconds)) |")
         }
     }
 }
