@@ -300,7 +300,13 @@ def seed_caption(rows, group_key, spread="band = min–max"):
     return f"mean of {n} seeds, {spread}" if spread else f"mean of {n} seeds"
 
 
-def grid(n, ncols_max=4):
+def grid(n, ncols_max=4, keys=None, combos=None):
+    """(columns, rows) of a panel grid; with two or more facet keys, one column per value of the last
+    one (when it has at most ncols_max values), so that rows and columns read as a table."""
+    if keys and len(keys) >= 2 and combos:
+        last = {c[keys[-1]] for c, _ in combos}
+        if len(last) <= ncols_max and n % len(last) == 0:
+            return len(last), n // len(last)
     ncols = max(1, min(n, ncols_max))
     return ncols, max(1, math.ceil(n / ncols))
 
@@ -313,9 +319,12 @@ def page_unit(rows):
 # ----------------------------------------------------------------------------------------------
 # Drawing helpers
 
+FORMATS = ["svg", "png"]
+
+
 def save(fig, out, name):
     import matplotlib.pyplot as plt
-    for ext in ("svg", "png"):
+    for ext in FORMATS:
         path = os.path.join(out, f"{name}.{ext}")
         fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"Date": None} if ext == "svg" else None)
         print("wrote", path)
@@ -387,9 +396,9 @@ def log_ticks(ax):
     ax.yaxis.set_minor_formatter(ticker.NullFormatter())
 
 
-def subplots(n, w=4.3, h=3.5, **kw):
+def subplots(n, w=4.3, h=3.5, keys=None, combos=None, **kw):
     import matplotlib.pyplot as plt
-    ncols, nrows = grid(n)
+    ncols, nrows = grid(n, keys=keys, combos=combos)
     fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows), squeeze=False, **kw)
     flat = [a for row in axes for a in row]
     for a in flat[n:]:
@@ -407,7 +416,7 @@ def frames_vs_versions(rows, out, lab, st):
     name = "fig-frames-vs-versions"
     rows = keep(rows, name, "versions", "frames", "lower_bound_frames")
     keys, combos = facets(rows, name, exclude=("versions",))
-    fig, axes, ncols = subplots(len(combos), sharey=True)
+    fig, axes, ncols = subplots(len(combos), keys=keys, combos=combos, sharey=True)
     cap = seed_caption(rows, lambda r: (tuple(r.get(k, "") for k in FACET_KEYS), r["strategy"], r["params"], r["versions"]))
     for i, (ax, (combo, g)) in enumerate(zip(axes, combos)):
         draw_series(ax, st, series(g, lab, "versions", "frames"))
@@ -418,7 +427,7 @@ def frames_vs_versions(rows, out, lab, st):
         integer_x(ax)
         log_ticks(ax)
         if i % ncols == 0:
-            ax.set_ylabel(f"frames ({frames_unit(rows)}, log)\n{cap}")
+            ax.set_ylabel(f"frames ({cap.split(',')[0]}; log)\n{frames_unit(rows)}")
     from matplotlib.lines import Line2D
     names = {lab(r) for r in rows}
     handles = legend_handles(st, names) + [Line2D([], [], color="black", ls="--", lw=1, label="lower bound")]
@@ -435,7 +444,7 @@ def fragmentation_vs_frames(rows, out, lab, st):
     rows = keep(rows, name, "frames", "lower_bound_frames", "fragmentation_pct")
     # Every run is its own point (no averaging), so versions and seeds are not faceted.
     keys, combos = facets(rows, name, exclude=("versions",))
-    fig, axes, ncols = subplots(len(combos), w=4.6, h=3.8, sharey=True, sharex=True)
+    fig, axes, ncols = subplots(len(combos), w=4.6, h=3.8, keys=keys, combos=combos, sharey=True, sharex=True)
     ratio = lambda r: num(r["frames"]) / max(num(r["lower_bound_frames"]), 1)  # noqa: E731
     hi = max(ratio(r) for r in rows)
     for i, (ax, (combo, g)) in enumerate(zip(axes, combos)):
@@ -470,32 +479,30 @@ def sharing_per_version(rows, out, lab, st):
     name = "fig-sharing-per-version"
     rows = keep(rows, name, "versions", "sharing_pct", "ideal_sharing_pct")
     keys, combos = facets(rows, name, exclude=("versions",))
-    ncols, frows = grid(len(combos))
-    fig, axes = plt.subplots(2 * frows, ncols, figsize=(4.3 * ncols, 5.6 * frows), squeeze=False, sharex=True)
+    ncols, frows = grid(len(combos), keys=keys, combos=combos)
+    # One sub-figure per facet, holding the two metrics one above the other.
+    fig = plt.figure(figsize=(4.3 * ncols, 5.4 * frows), layout="constrained")
+    subs = fig.subfigures(frows, ncols, squeeze=False, wspace=0.03, hspace=0.04)
     cap = seed_caption(rows, lambda r: (tuple(r.get(k, "") for k in FACET_KEYS), r["strategy"], r["params"], r["versions"]), spread="")
     metrics = [("sharing_pct", "pages shared\n(% of mapped pages)"),
                ("ideal_sharing_pct", "ideal sharing achieved\n(% of shareable bytes)")]
     for j in range(frows * ncols):
-        r0, c0 = 2 * (j // ncols), j % ncols
+        sub = subs[j // ncols][j % ncols]
         if j >= len(combos):
-            axes[r0][c0].set_visible(False); axes[r0 + 1][c0].set_visible(False)
             continue
         combo, g = combos[j]
-        for i, (col, what) in enumerate(metrics):
-            ax = axes[r0 + i][c0]
+        axes = sub.subplots(2, 1, sharex=True)
+        sub.suptitle(combo_title(combo) or "all runs", fontsize=10)
+        for i, (ax, (col, what)) in enumerate(zip(axes, metrics)):
             draw_series(ax, st, series(g, lab, "versions", col), band=False)
             ax.set_ylim(-3, 103)
             integer_x(ax)
-            if c0 == 0:
+            if j % ncols == 0:
                 ax.set_ylabel(what)
-            if i == 0:
-                ax.set_title(combo_title(combo) or "all runs", fontsize=10)
-            else:
+            if i == 1:
                 ax.set_xlabel("versions (one image each)")
-                ax.tick_params(labelbottom=True)
     fig.legend(handles=legend_handles(st, {lab(r) for r in rows}), loc="upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)
     title(fig, f"Sharing as versions accumulate ({constants(rows)}; {cap})", fig.get_figwidth())
-    fig.tight_layout()
     report(fig, name, keys, combos)
     save(fig, out, name)
     return fig
@@ -738,7 +745,9 @@ def run(argv=None):
     ap.add_argument("--where", action="append", default=[], metavar="COL=VALUE", help="keep only rows with COL == VALUE")
     ap.add_argument("--spacer-sim", default=None, help="spacer-sim binary for the strategies' parameter defaults")
     ap.add_argument("--no-spacer-sim", action="store_true", help="do not ask spacer-sim for parameter defaults")
+    ap.add_argument("--formats", default="svg,png", help="comma-separated output formats (default svg,png)")
     a = ap.parse_args(argv)
+    FORMATS[:] = [f.strip() for f in a.formats.split(",") if f.strip()]
     setup_matplotlib()
     where = parse_where(a.where)
     os.makedirs(a.out, exist_ok=True)
