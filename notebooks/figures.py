@@ -33,9 +33,12 @@ change_rate, workload, tables) gets small multiples: one panel per combination o
 than 12 combinations: the figure is refused with a message naming the varying columns (use --where).
 
 Styles: every strategy variant is labelled like the CLI, `name[k=v;...]` with its non-default
-parameters (defaults from `spacer-sim strategies --verbose`; without a spacer-sim binary, a strategy
-whose variants differ is labelled with its full parameters), and gets its own colour AND marker,
-fixed by its position in the sorted list of every label of this invocation, the same in every figure.
+parameters (defaults from `spacer-sim strategies --verbose`, found via --spacer-sim, $SPACER_SIM,
+.build/{release,debug}/spacer-sim or PATH; without one, a strategy whose variants differ is labelled
+with its full parameters), and gets its own colour AND marker, fixed by its position in the sorted
+list of every label of this invocation, the same in every figure. `default` is always drawn, hollow
+and on top; a variant with parameters is drawn dashed and smaller above its base strategy, so that
+coinciding series stay visible.
 
 Columns are read by name (README, "Result CSV"), never by position. A missing column exits 2 with
 the file and the column; no figure written gives exit 66; a refused figure gives exit 2.
@@ -376,13 +379,14 @@ def series(rows, label_of, x, y):
 
 def draw_series(ax, st, pts_by_label, band=True):
     """One line per variant; `default` drawn last, hollow and on top, so that it is never hidden."""
-    names = sorted(pts_by_label, key=lambda n: (is_default(n), n))
+    # Variants with parameters after (above) their base strategy, smaller and dashed, default last.
+    names = sorted(pts_by_label, key=lambda n: (is_default(n), "[" in n, n))
     for k, n in enumerate(names):
         pts = pts_by_label[n]
         c, m = st[n]
         d = is_default(n)
         v = [p[0] for p in pts]
-        ax.plot(v, [p[1] for p in pts], marker=m, ms=6 if d else 4.5, color=c, lw=1.6 if d else 1.2, ls=line_style(n),
+        ax.plot(v, [p[1] for p in pts], marker=m, ms=6 if d else (3.2 if "[" in n else 5), color=c, lw=1.6 if d else 1.2, ls=line_style(n),
                 mfc="none" if d else c, mew=1.6 if d else 1.0, zorder=5 if d else 3, label=n)
         if band and any(p[4] > 1 for p in pts):
             ax.fill_between(v, [p[2] for p in pts], [p[3] for p in pts], color=c, alpha=0.13, lw=0, zorder=1)
@@ -396,9 +400,9 @@ def log_ticks(ax):
     ax.yaxis.set_minor_formatter(ticker.NullFormatter())
 
 
-def subplots(n, w=4.3, h=3.5, keys=None, combos=None, **kw):
+def subplots(n, w=4.3, h=3.5, keys=None, combos=None, ncols_max=4, **kw):
     import matplotlib.pyplot as plt
-    ncols, nrows = grid(n, keys=keys, combos=combos)
+    ncols, nrows = grid(n, ncols_max=ncols_max, keys=keys, combos=combos)
     fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows), squeeze=False, **kw)
     flat = [a for row in axes for a in row]
     for a in flat[n:]:
@@ -579,7 +583,7 @@ def tradeoff(real, sweep_rows, out, lab, st):
     if len(panels) > MAX_PANELS:
         raise Refused(f"{name}: refusing to draw {len(panels)} panels (more than {MAX_PANELS}); varying columns: "
                       f"{', '.join(keys_r)} (real), {', '.join(keys_s)} (sweep); select with --where COL=VALUE")
-    fig, axes, ncols = subplots(len(panels), w=5.0, h=4.4)
+    fig, axes, ncols = subplots(len(panels), w=6.2, h=5.0, ncols_max=2)
     import matplotlib.pyplot as plt
     from matplotlib import ticker
     for i, (ax, (kind, combo, g)) in enumerate(zip(axes, panels)):
@@ -587,9 +591,9 @@ def tradeoff(real, sweep_rows, out, lab, st):
         ax.text(0.905, 1.0, "target", fontsize=8, color="#2d6b3c")
         ax.set_xscale("log"); ax.set_yscale("log")
         for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(ticker.LogLocator(base=10, subs=(1, 1.2, 1.5, 2, 3, 5, 7)))
             axis.set_major_formatter(ticker.FormatStrFormatter("%.2g"))
-            axis.set_minor_formatter(ticker.FormatStrFormatter("%.2g"))
-        ax.tick_params(axis="x", which="minor", labelsize=7)
+            axis.set_minor_formatter(ticker.NullFormatter())
         ax.set_xlabel("mapped pages / default's (image size)")
         if i % ncols == 0:
             ax.set_ylabel("frames / lower bound (memory)")
@@ -600,22 +604,26 @@ def tradeoff(real, sweep_rows, out, lab, st):
             by = defaultdict(list)
             for r in g:
                 by[lab(r)].append(r)
-            for n in sorted(by, key=lambda n: (is_default(n), n)):
+            # A variant with parameters is drawn smaller and above its base strategy, default hollow on
+            # top of everything: points that coincide all stay visible.
+            for n in sorted(by, key=lambda n: (is_default(n), "[" in n, n)):
                 c, m = st[n]
                 d = is_default(n)
                 ax.scatter([num(r["pages_per_default"]) for r in by[n]], [num(r["frames_per_bound"]) for r in by[n]],
-                           marker=m, s=70 if d else 42, facecolors="none" if d else c, edgecolors="black" if not d else c,
-                           linewidths=1.8 if d else 0.4, zorder=5 if d else 3)
+                           marker=m, s=90 if d else (26 if "[" in n else 64), facecolors="none" if d else c,
+                           edgecolors="black" if not d else c, linewidths=1.8 if d else 0.4, zorder=6 if d else (4 if "[" in n else 3))
         else:
             vs = sorted({int(num(r["versions"])) for r in g})
-            ax.set_title(f"synthetic: {t + ', ' if t else ''}versions {vs[0]}..{vs[-1]}", fontsize=10)
+            ax.set_title(f"synthetic: {constants(g, exclude=('page_size', 'dedup', 'max_page_sharing', 'xrefs', 'instances_per_image'))}, "
+                         f"versions {vs[0]}..{vs[-1]}", fontsize=10)
             xs = series(g, lab, "versions", "pages_per_default")
             ys = series(g, lab, "versions", "frames_per_bound")
-            for n in sorted(xs, key=lambda n: (is_default(n), n)):
+            for n in sorted(xs, key=lambda n: (is_default(n), "[" in n, n)):
                 c, m = st[n]
                 d = is_default(n)
                 px, py = xs[n], ys[n]
-                ax.plot([p[1] for p in px], [p[1] for p in py], marker=m, color=c, lw=1.2, ms=6 if d else 4,
+                ax.plot([p[1] for p in px], [p[1] for p in py], marker=m, color=c, lw=1.2, ms=6 if d else (3 if "[" in n else 5),
+                        ls=line_style(n),
                         mfc="none" if d else c, mew=1.6 if d else 1.0, zorder=5 if d else 3)
                 if any(p[4] > 1 for p in py):
                     ax.errorbar([p[1] for p in px], [p[1] for p in py],
