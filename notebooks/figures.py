@@ -286,7 +286,7 @@ def constants(rows, exclude=()):
             # A preset's rows name their workload `preset:NAME` and their tables `generated`: said by `preset`.
             if (k == "workload" and v.startswith("preset:")) or (k == "tables" and v == "generated"):
                 continue
-            if v or k == "preset":
+            if v:
                 parts.append(facet_title(k, v))
     return ", ".join(parts)
 
@@ -583,6 +583,12 @@ def tradeoff(real, sweep_rows, out, lab, st):
     if len(panels) > MAX_PANELS:
         raise Refused(f"{name}: refusing to draw {len(panels)} panels (more than {MAX_PANELS}); varying columns: "
                       f"{', '.join(keys_r)} (real), {', '.join(keys_s)} (sweep); select with --where COL=VALUE")
+    allrows = real + sweep_rows
+    # The page size in the panel titles when it is not the same everywhere (then the suptitle lacks it).
+    varies = len({r.get("page_size") for r in allrows}) > 1
+
+    def page_note(g, combo):
+        return f"page {page_unit(g)}" if varies and "page_size" not in combo else ""
     fig, axes, ncols = subplots(len(panels), w=6.2, h=5.0, ncols_max=2)
     import matplotlib.pyplot as plt
     from matplotlib import ticker
@@ -600,7 +606,8 @@ def tradeoff(real, sweep_rows, out, lab, st):
         t = combo_title(combo)
         if kind == "real":
             wl = os.path.basename(g[0].get("workload", "")).replace("-workload.csv", "")
-            ax.set_title(f"real: {wl}" + (f" ({t})" if t and "workload" not in combo else (f" ({t})" if t and len(combo) > 1 else "")), fontsize=10)
+            rest = combo_title({k: v for k, v in combo.items() if k != "workload"})
+            ax.set_title(f"real: {wl}" + "".join(f" ({x})" for x in (rest, page_note(g, combo)) if x), fontsize=10)
             by = defaultdict(list)
             for r in g:
                 by[lab(r)].append(r)
@@ -614,8 +621,11 @@ def tradeoff(real, sweep_rows, out, lab, st):
                            edgecolors="black" if not d else c, linewidths=1.8 if d else 0.4, zorder=6 if d else (4 if "[" in n else 3))
         else:
             vs = sorted({int(num(r["versions"])) for r in g})
-            ax.set_title(f"synthetic: {constants(g, exclude=('page_size', 'dedup', 'max_page_sharing', 'xrefs', 'instances_per_image'))}, "
-                         f"versions {vs[0]}..{vs[-1]}", fontsize=10)
+            what = "synthetic" if any(r.get("preset") for r in g) else "sweep on tables"
+            ctx = constants(g, exclude=("page_size", "dedup", "max_page_sharing", "xrefs", "instances_per_image") + tuple(combo))
+            import textwrap
+            ax.set_title("\n".join(textwrap.wrap(f"{what}: " + ", ".join(
+                x for x in (t, ctx, page_note(g, combo), f"versions {vs[0]}..{vs[-1]}") if x), 75)), fontsize=10)
             xs = series(g, lab, "versions", "pages_per_default")
             ys = series(g, lab, "versions", "frames_per_bound")
             for n in sorted(xs, key=lambda n: (is_default(n), "[" in n, n)):
@@ -634,9 +644,8 @@ def tradeoff(real, sweep_rows, out, lab, st):
     names = {lab(r) for r in real} | {lab(r) for r in sweep_rows}
     fig.legend(handles=legend_handles(st, names, line=False), loc="upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)
     cap = seed_caption(sweep_rows, lambda r: (tuple(r.get(k, "") for k in FACET_KEYS), r["strategy"], r["params"], r["versions"])) if sweep_rows else ""
-    allrows = real + sweep_rows
     fig.suptitle(f"Memory against image size, every strategy ({constants(allrows, exclude=('workload', 'tables', 'preset', 'change_rate'))}"
-                 + (f"; synthetic: {cap}" if cap else "") + ")")
+                 + (f"; sweep: {cap}" if cap else "") + ")")
     fig.tight_layout()
     report(fig, name, keys_r + [k for k in keys_s if k not in keys_r], [(c, g) for _, c, g in panels])
     save(fig, out, name)
