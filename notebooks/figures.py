@@ -261,11 +261,13 @@ def facets(rows, figure, exclude=()):
     for r in rows:
         groups[tuple(r.get(k, "") for k in keys)].append(r)
     if len(groups) > MAX_PANELS:
-        counts = ", ".join(f"{k} ({len({r.get(k, '') for r in rows})} values: "
-                           f"{', '.join(sort_values({r.get(k, '') for r in rows})[:6])})" for k in keys)
+        def values(k):
+            vs = sort_values({r.get(k, "") for r in rows})
+            return f"{k} ({len(vs)} values: {', '.join(vs[:6])}{', …' if len(vs) > 6 else ''})"
+        first = sort_values({r.get(keys[0], "") for r in rows})[0]
         raise Refused(f"{figure}: refusing to draw {len(groups)} panels (more than {MAX_PANELS}); the columns that "
-                      f"vary are {counts}. Select a slice with --where COL=VALUE (e.g. --where {keys[0]}=...) "
-                      f"or split the sweep.")
+                      f"vary are {', '.join(values(k) for k in keys)}. Select a slice with --where COL=VALUE "
+                      f"(e.g. --where {keys[0]}={first}) or split the sweep.")
     order = [tuple(c) for c in sorted(groups, key=lambda c: [float(x) if num(x) is not None else math.inf for x in c] + list(c))]
     return keys, [({k: v for k, v in zip(keys, c)}, groups[c]) for c in order]
 
