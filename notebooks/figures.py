@@ -457,10 +457,10 @@ def fragmentation_vs_frames(rows, out, lab, st):
         by = defaultdict(list)
         for r in g:
             by[lab(r)].append(r)
-        for n in sorted(by, key=lambda n: (is_default(n), n)):
+        for n in sorted(by, key=lambda n: (is_default(n), "[" in n, n)):  # variants smaller, above their base
             c, m = st[n]
             d = is_default(n)
-            ax.scatter([ratio(r) for r in by[n]], [num(r["fragmentation_pct"]) for r in by[n]], s=28 if d else 16,
+            ax.scatter([ratio(r) for r in by[n]], [num(r["fragmentation_pct"]) for r in by[n]], s=28 if d else (7 if "[" in n else 20),
                        marker=m, facecolors="none" if d else c, edgecolors=c, linewidths=1.2 if d else 0.3,
                        alpha=0.9 if d else 0.65, zorder=5 if d else 3)
         ax.set_xscale("log")
