@@ -52,7 +52,7 @@ struct CompareCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be from 1 to 64, found \(jobs)") }
-        if let c = csvAlias { try usage { try FileIO.checkOutputPath(c) } }
+        if let c = csvAlias { try checkedOutputPath(c) }
         _ = try selection()
     }
 

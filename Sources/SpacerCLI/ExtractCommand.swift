@@ -73,7 +73,7 @@ public struct ExtractCommand: ParsableCommand {
         guard !library.isEmpty, !version.isEmpty else { throw ValidationError("--library and --library-version must be given and not empty") }
         guard !files.isEmpty else { throw ValidationError("give the objects (.o) or archives (.a) to read, in link order") }
         guard out == nil || outputAlias == nil else { throw ValidationError("give the output once: -o/--out") }
-        if let o = output { try usage { try FileIO.checkOutputPath(o) } }
+        if let o = output { try checkedOutputPath(o) }
         for p in provenance where p.contains("\n") || p.contains("\r") {
             throw ValidationError("a --provenance line must be a single line")
         }

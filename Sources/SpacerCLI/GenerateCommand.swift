@@ -105,19 +105,6 @@ struct GeneratorOptions: ParsableArguments {
         return (c, shape, inst)
     }
 
-    /// The expected number of function rows over all versions and libraries: the first version's
-    /// functions, then each version × (1 + insert − delete). What `generate` costs grows with it.
-    static func expectedRows(_ c: SynthConfig) -> Double {
-        let growth = 1 + c.rates.insert - c.rates.delete
-        var perVersion = Double(c.functions), total = 0.0
-        for _ in 0..<c.versions { total += perVersion; perVersion *= max(growth, 0) }
-        return total * Double(c.names.count)
-    }
-
-    /// The most expected function rows `generate` (and a sweep's dataset) makes without
-    /// `--force`: 20 million rows, about 2 GiB of tables (the `large` preset makes 2.1 million).
-    static let maxRowsWithoutForce = 20_000_000.0
-
     /// The size model fitted to `--fit-sizes`, or nil when not given.
     /// - Throws: as `Harness.loadTables`; `.data` when the tables hold no function.
     func fittedSizes() throws -> SizeModel? {
@@ -165,29 +152,47 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Print the expected size of the history and stop; writes nothing.")
     var dryRun = false
 
-    @Flag(help: "Generate a history of more than 20 million expected function rows.")
+    @Flag(help: "Generate a history of more than 10^9 expected generator steps (see --dry-run).")
     var force = false
 
     func validate() throws {
         let (config, _, _) = try generator.resolved(fitted: nil)
-        let rows = GeneratorOptions.expectedRows(config)
-        if rows > GeneratorOptions.maxRowsWithoutForce && !force && !dryRun {
-            throw ValidationError(String(format: "the history would hold about %.3g function rows (more than 2e7: rates insert %.3g, delete %.3g over %d versions); lower --versions or --insert-rate, check with --dry-run, or pass --force", rows, config.rates.insert, config.rates.delete, config.versions))
+        let cost = config.expectedCost
+        if cost.work > SynthConfig.maxWorkWithoutForce && !force && !dryRun {
+            throw ValidationError(String(format: "the history would take about %.3g generator steps (more than 1e9; %.3g function rows: insert rate %.3g, delete rate %.3g over %d versions); lower --versions or --insert-rate, check with --dry-run, or pass --force", cost.work, cost.rows, config.rates.insert, config.rates.delete, config.versions))
         }
-        if let o = out { try usage { try FileIO.checkOutputPath(o + ".workload.csv") } }
+        if let o = out {
+            let last = (o as NSString).lastPathComponent
+            guard !o.hasSuffix("/"), !last.isEmpty, !last.hasPrefix(".") else {
+                throw ValidationError("-o/--out is a prefix of file names (PREFIX.tables.csv, …), not a folder or a hidden name, found '\(o)'")
+            }
+            try checkedOutputPath(o + ".workload.csv")
+        }
     }
 
     func run() throws {
         try reportingErrors {
             let fitted = try generator.fittedSizes()
             let (config, shape, instances) = try generator.resolved(fitted: fitted)
+            let cost = config.expectedCost
             if dryRun {
-                print(String(format: "about %.0f function rows: %d libraries × %d versions, %d functions in the first version", GeneratorOptions.expectedRows(config), config.names.count, config.versions, config.functions))
+                try FileIO.writeStandardOutput(String(format: "about %.0f function rows and %.3g generator steps (refused above 1e9 without --force): %d libraries × %d versions, %d functions in the first version\n", cost.rows, cost.work, config.names.count, config.versions, config.functions))
                 return
             }
             let tty = isatty(2) != 0
-            if tty { note("generate: \(config.names.count) libraries × \(config.versions) versions, about \(Int(GeneratorOptions.expectedRows(config))) function rows …") }
-            let h = try SynthHistory.make(config, shape: shape, instances: instances)
+            let long = cost.work > 1e7
+            if tty || long {
+                note(String(format: "generate: %d libraries × %d versions, about %.0f function rows, %.3g generator steps …", config.names.count, config.versions, cost.rows, cost.work))
+            }
+            let start = Date()
+            var last = start
+            let h = try SynthHistory.make(config, shape: shape, instances: instances) { done, total in
+                // A line at most every 2 s (tty: redrawn in place), so a long run shows it is alive.
+                guard tty || long, Date().timeIntervalSince(last) >= 2 || done == total else { return }
+                last = Date()
+                let line = String(format: "generate: %d/%d versions, %.0f s", done, total, last.timeIntervalSince(start))
+                FileHandle.standardError.write(Data((tty ? "\r\u{1B}[K" + line + (done == total ? "\n" : "") : line + "\n").utf8))
+            }
             let prefix = out ?? "notebooks-out/synthetic/\(generator.preset ?? "custom")"
             let tablesPath = prefix + (gzip ? ".tables.csv.gz" : ".tables.csv")
             var provenance = config.provenance

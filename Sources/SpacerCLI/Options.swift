@@ -78,7 +78,16 @@ struct OutputOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if let out { try usage { do { try FileIO.checkOutputPath(out) } catch let e as SpacerError where e.exitCode == 73 { throw ValidationError("-o/--out: \(e)") } } }
+        if let out { try checkedOutputPath(out) }
+    }
+}
+
+/// `FileIO.checkOutputPath` at parse time: a path the output policy refuses (a folder, symlink,
+/// device, FIFO) exits 73 with the reason before any work starts.
+func checkedOutputPath(_ path: String) throws {
+    do { try FileIO.checkOutputPath(path) } catch let e as SpacerError {
+        FileHandle.standardError.write(Data("spacer-sim: \(e)\n".utf8))
+        throw ExitCode(e.exitCode)
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SpacerCore
+import SpacerIO
 import SpacerStrategies
 
 /// `spacer-sim strategies`: the registry, one line per strategy.
@@ -14,14 +15,16 @@ struct StrategiesCommand: ParsableCommand {
 
     func run() throws {
         let width = StrategyRegistry.all.map { $0.name.count }.max() ?? 0
+        var out = ""
         for s in StrategyRegistry.all {
-            print(s.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + s.summary)
+            out += s.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + s.summary + "\n"
             if verbose {
                 for p in s.parameters {
-                    print(String(repeating: " ", count: width + 2) + "--param \(p.name)=<\(p.type.rawValue)>  (default \(p.defaultValue.isEmpty ? "\"\"" : p.defaultValue))  \(p.help)")
+                    out += String(repeating: " ", count: width + 2) + "--param \(p.name)=<\(p.type.rawValue)>  (default \(p.defaultValue.isEmpty ? "\"\"" : p.defaultValue))  \(p.help)\n"
                 }
-                if s.removesEntries { print(String(repeating: " ", count: width + 2) + "(may leave unreachable entries unplaced)") }
+                if s.removesEntries { out += String(repeating: " ", count: width + 2) + "(may leave unreachable entries unplaced)\n" }
             }
         }
+        try reportingErrors { try FileIO.writeStandardOutput(out) }
     }
 }

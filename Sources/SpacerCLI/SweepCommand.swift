@@ -110,7 +110,20 @@ struct SweepCommand: ParsableCommand {
         _ = try shardPair()
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be from 1 to 64, found \(jobs)") }
         if let m = maxRuns, m < 0 { throw ValidationError("--max-runs must be ≥ 0") }
-        try usage { try FileIO.checkOutputPath(out) }
+        try checkedOutputPath(out)
+        if !force && !dryRun {
+            for case .preset(let p) in g.sources {
+                for v in g.versions { for r in g.changeRates {
+                    var c = p.config
+                    if let v { c.versions = v }
+                    if let r { c.setChangeRate(r) }
+                    let cost = c.expectedCost
+                    if cost.work > SynthConfig.maxWorkWithoutForce {
+                        throw ValidationError(String(format: "preset %@ at %d versions, change rate %.3g would take about %.3g generator steps per dataset (more than 1e9); narrow --versions/--change-rates or pass --force", p.name, c.versions, c.changeRate, cost.work))
+                    }
+                } }
+            }
+        }
         let cells = g.cellCount
         if cells > SweepGrid.maxCellsWithoutForce && !force && !dryRun {
             throw ValidationError("the grid has \(cells) cells, more than \(SweepGrid.maxCellsWithoutForce); narrow it, check with --dry-run, or pass --force")
@@ -186,7 +199,7 @@ struct SweepCommand: ParsableCommand {
             if tty && !dryRun { FileHandle.standardError.write(Data("\n".utf8)) }
             let points = g.cellCount
             if dryRun {
-                print("\(points) runs in the grid; this shard \(runner.shard.0)/\(runner.shard.1): \(s.skipped) current in \(out), \(s.stale) stale (to recompute), \(s.remaining) to run")
+                try FileIO.writeStandardOutput("\(points) runs in the grid; this shard \(runner.shard.0)/\(runner.shard.1): \(s.skipped) current in \(out), \(s.stale) stale (to recompute), \(s.remaining) to run\n")
                 return
             }
             var options: [String: String] = [
@@ -288,7 +301,7 @@ struct MergeCommand: ParsableCommand {
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one sweep CSV to merge") }
-        try usage { try FileIO.checkOutputPath(out) }
+        try checkedOutputPath(out)
     }
 
     func run() throws {

@@ -31,8 +31,11 @@ public enum Generator {
     /// The tables of every library and version, libraries in `config.names` order, versions
     /// oldest first (`1.0`, `1.1`, …).
     /// - Precondition: `config.problem == nil`.
-    /// - Complexity: O(V · (F + R)) per library for V versions, F functions and R relocations.
-    public static func tables(_ config: SynthConfig) -> [FunctionTable] {
+    /// - Parameter progress: called after each version of each library with (versions done,
+    ///   versions in all), for long runs.
+    /// - Complexity: O(V · (F + R)) per library for V versions, F functions and R relocations,
+    ///   plus O(I · F) for I inserted functions (`SynthConfig.expectedCost`).
+    public static func tables(_ config: SynthConfig, progress: ((Int, Int) -> Void)? = nil) -> [FunctionTable] {
         precondition(config.problem == nil, config.problem ?? "")
         var master = SplitMix64(seed: config.seed)
         var out: [FunctionTable] = []
@@ -41,6 +44,7 @@ public enum Generator {
             for v in 0..<config.versions {
                 if v > 0 { lib.evolve() }
                 out.append(lib.table(version: "1.\(v)", provenance: config.provenance))
+                progress?(out.count, config.names.count * config.versions)
             }
         }
         return out

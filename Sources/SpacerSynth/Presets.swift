@@ -124,11 +124,13 @@ public struct SynthHistory: Sendable {
     /// Generates `config`'s tables, the `shape` workload with `instances` per image, and the
     /// ground truth.
     /// - Throws: `SpacerError.usage` when `config.problem` is not nil.
-    public static func make(_ config: SynthConfig, shape: WorkloadShape, instances: Int) throws -> SynthHistory {
+    /// - Parameter progress: as `Generator.tables`.
+    public static func make(_ config: SynthConfig, shape: WorkloadShape, instances: Int,
+                            progress: ((Int, Int) -> Void)? = nil) throws -> SynthHistory {
         if let p = config.problem { throw SpacerError.usage(p) }
         guard instances >= 1 else { throw SpacerError.usage("instances must be ≥ 1, found \(instances)") }
         if case .mix(let n) = shape, n < 1 { throw SpacerError.usage("mix needs at least one image") }
-        let tables = Generator.tables(config)
+        let tables = Generator.tables(config, progress: progress)
         return SynthHistory(tables: tables, rows: shape.rows(tables: tables, instances: instances, seed: config.seed),
                             truth: try IdealSharing.pairs(tables))
     }
