@@ -108,7 +108,9 @@ struct PlaceCommand: ParsableCommand {
     }
 
     func execute() throws {
+        if let dir = emitLd { try EmitFolder.check(dir) }   // issue 11: refused before any work
         let rows = try WorkloadCSV.read(path: workload)
+        if emitLd != nil || objectsRoot != nil { try EmitFolder.checkWorkloadNames(rows, file: workload) }
         var pairs: [(String, String)] = []
         for r in rows where !pairs.contains(where: { $0 == (r.library, r.version) }) { pairs.append((r.library, r.version)) }
         var libs: [String: LibraryObjects] = [:]
@@ -161,7 +163,7 @@ struct PlaceCommand: ParsableCommand {
         out.append(("images.csv", Array(index.utf8)))
         out.append(("predicted.csv", Array(predicted.utf8)))
         out.append(("ldflags", Array((LinkEmitter.linkFlags.joined(separator: " ") + "\n").utf8)))
-        try FileIO.replaceDirectory(dir, with: out)
+        try EmitFolder.write(out, to: dir, source: workload)
         note("place: wrote \(files.count) linker scripts and image objects to \(dir)")
     }
 }

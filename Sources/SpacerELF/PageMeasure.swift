@@ -186,25 +186,9 @@ public enum PageMeasure {
         try paths.map { p in try ELFExecutable(bytes: try readFile(p), file: p) }
     }
 
-    /// The bytes of file `path`, read straight into an array (no `Data` copy).
+    /// The bytes of file `path` (`InputFile.read`: a regular file, checked before `open`, of
+    /// at most 256 MiB).
     static func readFile(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw SpacerError.noInput(path: path) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw SpacerError.noInput(path: path) }
-        let size = Int(st.st_size)
-        var failed = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, n in
-            var done = 0
-            while done < size {
-                let r = read(fd, buf.baseAddress! + done, size - done)
-                if r <= 0 { failed = r < 0; break }
-                done += r
-            }
-            n = done
-        }
-        if failed || bytes.count != size { throw SpacerError.io(path: path, underlying: "cannot read the whole file") }
-        return bytes
+        try InputFile.read(path)
     }
 }

@@ -106,26 +106,17 @@ public func csvField(_ s: String) -> String {
 /// Reads and writes whole files: gzip by content (magic bytes 1f 8b), atomic writes.
 public enum FileIO {
     /// The file's bytes, gunzipped if they are gzip.
-    /// - Throws: `.noInput` if the file cannot be opened; `.data` for a corrupt gzip stream.
+    /// - Throws: `.noInput` if the file cannot be opened or is not a regular file (checked
+    ///   before `open`, so a FIFO never blocks); `.data` for a file over `maxInputBytes` or a
+    ///   corrupt gzip stream (`InputFile.read`).
     public static func read(_ path: String) throws -> Data {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
-              let handle = FileHandle(forReadingAtPath: path) else { throw SpacerError.noInput(path: path) }
-        defer { try? handle.close() }
-        let data: Data
-        do { data = try handle.read(upToCount: maxInputBytes + 1) ?? Data() } catch {
-            throw SpacerError.io(path: path, underlying: "cannot read: \(error.localizedDescription)")
-        }
-        guard data.count <= maxInputBytes else {
-            throw SpacerError.data(file: path, location: "byte \(maxInputBytes)", expected: "an input of at most \(maxInputBytes) bytes", found: "more")
-        }
-        return try decode(data, file: path)
+        return try decode(Data(InputFile.read(path, limit: maxInputBytes)), file: path)
     }
 
-    /// The most bytes an input file may hold, before and after gzip decompression (256 MiB; the
-    /// real SQLite tables are under 2 MiB). Keeps a hostile or mistaken input (a gzip bomb,
-    /// `/dev/zero`) from exhausting memory.
-    public static let maxInputBytes = 1 << 28
+    /// The most bytes an input file may hold, before and after gzip decompression (256 MiB,
+    /// `InputFile.maxInputBytes`, the limit every reader shares; the real SQLite tables are under
+    /// 2 MiB). Keeps a hostile or mistaken input (a gzip bomb, `/dev/zero`) from exhausting memory.
+    public static let maxInputBytes = InputFile.maxInputBytes
 
     /// The file as UTF-8 text (gunzipped if needed).
     /// - Throws: as `read`, plus `.data` if the bytes are not UTF-8.
