@@ -61,7 +61,7 @@ struct MeasureCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let images = try PageMeasure.load(paths: files)
-            let r = PageMeasure.measure(images, pageSize: pageSize, dedup: PageMeasure.Dedup(rawValue: dedup)!,
+            let r = try PageMeasure.measure(images, pageSize: pageSize, dedup: PageMeasure.Dedup(rawValue: dedup)!,
                                         maxPageSharing: maxPageSharing, ranges: try parsedRanges())
             print(MeasureCommand.render(r, csv: csv, images: files.count, pageSize: pageSize, dedup: dedup, range: ranges.joined(separator: " ")), terminator: "")
         }

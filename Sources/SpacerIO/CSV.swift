@@ -105,12 +105,23 @@ public func csvField(_ s: String) -> String {
 
 /// Reads and writes whole files: gzip by content (magic bytes 1f 8b), atomic writes.
 public enum FileIO {
-    /// The file's bytes, gunzipped if they are gzip.
-    /// - Throws: `.noInput` if the file cannot be opened or is not a regular file (checked
-    ///   before `open`, so a FIFO never blocks); `.data` for a file over `maxInputBytes` or a
-    ///   corrupt gzip stream (`InputFile.read`).
+    /// The file's bytes, gunzipped if they are gzip. Unlike the ELF readers (`InputFile.read`),
+    /// a FIFO is read (`--tables <(zcat t.csv.gz)`), up to `maxInputBytes`.
+    /// - Throws: `.noInput` if the file cannot be opened; `.data` for more than `maxInputBytes`
+    ///   or a corrupt gzip stream.
     public static func read(_ path: String) throws -> Data {
-        return try decode(Data(InputFile.read(path, limit: maxInputBytes)), file: path)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+              let handle = FileHandle(forReadingAtPath: path) else { throw SpacerError.noInput(path: path) }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: maxInputBytes + 1) ?? Data() } catch {
+            throw SpacerError.io(path: path, underlying: "cannot read: \(error.localizedDescription)")
+        }
+        guard data.count <= maxInputBytes else {
+            throw SpacerError.data(file: path, location: "byte \(maxInputBytes)", expected: "an input of at most \(maxInputBytes) bytes", found: "more")
+        }
+        return try decode(data, file: path)
     }
 
     /// The most bytes an input file may hold, before and after gzip decompression (256 MiB,

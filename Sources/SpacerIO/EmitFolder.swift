@@ -61,7 +61,7 @@ public enum EmitFolder {
             let at = r.source ?? file
             for (what, name) in [("image", r.image), ("library", r.library), ("version", r.version)] {
                 if let problem = SafeNames.pathComponentProblem(name) {
-                    throw SpacerError.data(file: at, location: "", expected: "a \(what) name that is one safe file name (no '/', '\\', NUL, control characters, leading '.' or '-')",
+                    throw SpacerError.data(file: at, location: "", expected: "\(what == "image" ? "an" : "a") \(what) name that is one safe file name (no '/', '\\', NUL, control characters, leading '.' or '-')",
                                            found: "\(SafeNames.quoted(name)): \(problem)")
                 }
             }
