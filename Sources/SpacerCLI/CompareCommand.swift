@@ -41,7 +41,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("param"), help: ArgumentHelp("Strategy parameter, name=value (every strategy that declares it) or strategy.name=value. Repeatable.", valueName: "name=value"))
     var params: [String] = []
 
-    @Option(help: "Page size in bytes, a power of two from 4096 to 2^30.")
+    @Option(help: "Page size in bytes, a power of two from 4096 to 2^28 (268435456).")
     var pageSize = 4096
 
     @Option(help: "Dedup model: ksm (every page may merge) or loader (read-only pages from a shared pool).")
@@ -75,9 +75,7 @@ struct CompareCommand: ParsableCommand {
     var noTimings = false
 
     func validate() throws {
-        guard pageSize >= 4096, pageSize <= 1 << 30, pageSize & (pageSize - 1) == 0 else {
-            throw ValidationError("--page-size must be a power of two from 4096 to 2^30, found \(pageSize)")
-        }
+        if let problem = AddressMap.pageSizeProblem(pageSize) { throw ValidationError(problem) }
         guard maxPageSharing >= 2 else { throw ValidationError("--max-page-sharing must be ≥ 2, found \(maxPageSharing)") }
         guard timeLimit >= 0 else { throw ValidationError("--time-limit must be ≥ 0") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1, found \(jobs)") }

@@ -29,7 +29,7 @@ struct MeasureCommand: ParsableCommand {
     @Flag(help: "Print CSV (header and one row per class) instead of a table.")
     var csv = false
 
-    @Option(help: "Page size in bytes, a power of two ≥ 4096.")
+    @Option(help: "Page size in bytes, a power of two from 4096 to 2^30.")
     var pageSize = 4096
 
     @Option(help: "Dedup model: ksm or loader.")

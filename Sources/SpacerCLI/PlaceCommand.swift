@@ -57,7 +57,7 @@ struct PlaceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write linker scripts, image objects and predictions here (replaced atomically).", valueName: "dir"))
     var emitLd: String?
 
-    @Option(help: "Page size in bytes, a power of two ≥ 4096.")
+    @Option(help: "Page size in bytes, a power of two from 4096 to 2^28 (268435456).")
     var pageSize = 4096
 
     static let zones: [(String, Range<UInt64>)] = [
@@ -69,7 +69,7 @@ struct PlaceCommand: ParsableCommand {
     ]
 
     func validate() throws {
-        guard pageSize >= 4096, pageSize & (pageSize - 1) == 0 else { throw ValidationError("--page-size must be a power of two ≥ 4096, found \(pageSize)") }
+        if let problem = AddressMap.pageSizeProblem(pageSize) { throw ValidationError(problem) }
         guard StrategyRegistry.named(strategy) != nil else {
             throw ValidationError("unknown strategy '\(strategy)'; registered: \(StrategyRegistry.all.map { $0.name }.joined(separator: ", "))")
         }

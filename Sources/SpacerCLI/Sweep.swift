@@ -32,6 +32,8 @@ public enum SweepTable {
     public struct File: Sendable {
         /// Data rows (header excluded), each `columns.count` fields.
         public var rows: [[String]]
+        /// The line of an unterminated last row that was dropped (`CSVReader.UnterminatedLast`).
+        public var droppedLine: Int? = nil
     }
 
     /// The identity string of `row` (fields joined by U+0001).
@@ -69,9 +71,12 @@ public enum SweepTable {
     /// Reads a sweep CSV.
     /// - Throws: `.noInput` when missing; `.data` naming the file and line when the header is not
     ///   exactly `columns` or a row has another number of fields.
-    public static func read(_ path: String) throws -> File {
-        let csv = try CSVReader(text: FileIO.readText(path), file: path)
-        guard let header = csv.records.first else { return File(rows: []) }
+    ///   With `unterminated: .refuse` (the default, `merge`), `.data` at the line of a last row
+    ///   with no line break; `.drop` (a resumed sweep) drops that row instead (`droppedLine`).
+    public static func read(_ path: String, unterminated: CSVReader.UnterminatedLast = .refuse) throws -> File {
+        var csv = try CSVReader(text: FileIO.readText(path), file: path)
+        let dropped = try csv.apply(unterminated, file: path)
+        guard let header = csv.records.first else { return File(rows: [], droppedLine: dropped) }
         guard header.fields == columns else {
             throw SpacerError.data(file: path, location: "\(header.line)", expected: "the sweep header (\(columns.count) columns: \(columns.prefix(3).joined(separator: ","))…\(columns.suffix(3).joined(separator: ",")); write to a new --out for another schema)",
                                    found: "\(header.fields.count) columns: \(header.fields.prefix(3).joined(separator: ","))…")
@@ -83,7 +88,7 @@ public enum SweepTable {
             }
             rows.append(r.fields)
         }
-        return File(rows: rows)
+        return File(rows: rows, droppedLine: dropped)
     }
 
     /// Joins sweep files: one row per identity (the first file that has it wins), sorted.
@@ -121,7 +126,7 @@ public struct SweepGrid: Sendable {
     public var sources: [SweepSource]
     /// (name, parameters) per strategy (`strategySelection`).
     public var strategies: [(String, [String: String])]
-    /// Page sizes in bytes (powers of two, 4096 … 2^30).
+    /// Page sizes in bytes (powers of two, 4096 … 2^28, `AddressMap.maxPlacementPageSize`).
     public var pageSizes: [Int] = [4096]
     /// Instances per image; nil: as the preset or workload says.
     public var instances: [Int?] = [nil]
@@ -239,7 +244,11 @@ public final class SweepRunner: @unchecked Sendable {
     ///   strategy or the simulator throws (rows finished before the error are written).
     public func run() throws -> Summary {
         var existing: [[String]] = []
-        if FileManager.default.fileExists(atPath: output) { existing = try SweepTable.read(output).rows }
+        if FileManager.default.fileExists(atPath: output) {
+            let f = try SweepTable.read(output, unterminated: .drop)
+            if let l = f.droppedLine { note("sweep: \(output):\(l): dropped an unterminated last row (cut short by an interrupted write?); it runs again") }
+            existing = f.rows
+        }
         let have = Set(existing.map(SweepTable.key))
         rows = existing
         let points = grid.points

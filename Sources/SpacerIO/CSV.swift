@@ -8,7 +8,15 @@ import SpacerCore
 /// and blank lines are skipped.
 public struct CSVReader {
     /// One record: its fields and the 1-based line on which it starts.
-    public struct Record { public var fields: [String]; public var line: Int }
+    public struct Record {
+        public var fields: [String]
+        public var line: Int
+        /// Whether the record ends with a line break (LF or CRLF). Only the last record of a
+        /// file can lack one: a file cut short by an interrupted write ends that way, possibly
+        /// inside a field (`11.576` cut to `1`), so readers of files that are appended or
+        /// rewritten (sweep checkpoints, `merge` inputs) refuse or drop it (`unterminatedLast`).
+        public var terminated: Bool = true
+    }
 
     public private(set) var records: [Record] = []
     public private(set) var comments: [String] = []
@@ -45,6 +53,7 @@ public struct CSVReader {
             if bytes[i] == lf { i += 1; line += 1; continue }
             if bytes[i] == cr && i + 1 < n && bytes[i + 1] == lf { i += 2; line += 1; continue }
             let startLine = line
+            var terminated = true
             var fields: [String] = []
             var col = 1
             while true {
@@ -82,10 +91,42 @@ public struct CSVReader {
                 col += 1
                 if i < n && bytes[i] == comma { i += 1; continue }
                 if i < n && bytes[i] == cr { i += 1 }
-                if i < n && bytes[i] == lf { i += 1; line += 1 }
+                if i < n && bytes[i] == lf { i += 1; line += 1; terminated = true } else { terminated = false }
                 break
             }
-            records.append(Record(fields: fields, line: startLine))
+            records.append(Record(fields: fields, line: startLine, terminated: terminated))
+        }
+    }
+}
+
+extension CSVReader {
+    /// What a reader does with a last record that has no line break after it.
+    public enum UnterminatedLast: Sendable {
+        /// Keep it (table and workload CSV: a hand-written file often lacks the last line break;
+        /// the row is kept only because every field is then validated, so a row cut inside a
+        /// field is accepted only when what is left still parses completely).
+        case accept
+        /// Refuse the file: `SpacerError.data` naming the file and the line (`merge` inputs).
+        case refuse
+        /// Drop the record (a resumed sweep's checkpoint: the row is run again).
+        case drop
+    }
+
+    /// Applies `policy` to the last record.
+    /// - Returns: the line of a dropped record, or nil.
+    /// - Throws: with `.refuse`, `SpacerError.data` at the record's line: "expected a last row
+    ///   ending in a line break (a file cut short?), found an unterminated row of N fields".
+    @discardableResult
+    public mutating func apply(_ policy: UnterminatedLast, file: String) throws -> Int? {
+        guard let last = records.last, !last.terminated else { return nil }
+        switch policy {
+        case .accept: return nil
+        case .refuse:
+            throw SpacerError.data(file: file, location: "\(last.line)", expected: "a last row ending in a line break (a file cut short?)",
+                                   found: "an unterminated row of \(last.fields.count) field\(last.fields.count == 1 ? "" : "s")")
+        case .drop:
+            records.removeLast()
+            return last.line
         }
     }
 }
