@@ -53,6 +53,17 @@ public enum PageMeasure {
     /// making `measure` hash terabytes of zero pages.
     public static let maxSpanBytes: UInt64 = 1 << 32
 
+    /// How many distinct `pageSize` pages the loadable segments of `elf` map (what `measure`
+    /// would walk), without reading any page.
+    /// - Throws: `SpacerError.data` naming the file beyond `maxSpanBytes`; `.usage` for a page
+    ///   size outside `pageSizes`.
+    public static func mappedPages(_ elf: ELFExecutable, pageSize: Int) throws -> UInt64 {
+        guard pageSizes.contains(pageSize), pageSize & (pageSize - 1) == 0 else {
+            throw SpacerError.usage("--page-size must be a power of two from 4096 to 2^30, found \(pageSize)")
+        }
+        return try layout(elf, pageSize: UInt64(pageSize)).pages
+    }
+
     /// The loadable segments of `elf` with memory, each with its index in the program header
     /// table, sorted by address (stable), and the number of distinct pages they map.
     /// - Throws: `SpacerError.data` naming the file when the pages span more than `maxSpanBytes`.
