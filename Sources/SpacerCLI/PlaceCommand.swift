@@ -54,7 +54,7 @@ struct PlaceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Folder holding <lib>-<version>/ object folders.", valueName: "dir"))
     var objectsRoot: String?
 
-    @Option(help: ArgumentHelp("Write linker scripts, image objects and predictions here (replaced atomically).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Write linker scripts, image objects and predictions here: a new or empty folder, or one spacer-sim emitted before (its .spacer-sim-emit marker); only files it wrote are replaced.", valueName: "dir"))
     var emitLd: String?
 
     @Option(help: "Page size in bytes, a power of two from 4096 to 2^28 (268435456).")
