@@ -102,7 +102,7 @@ hdr = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) + struct.pack("<HHIQQQIHHHHHH", 2
 body = b"".join(struct.pack("<IIQQQQQQ", t, f, o, v, v, fs, ms, 4096) for t, f, o, v, fs, ms in ph)
 open(sys.argv[1], "wb").write(hdr + body + bytes(range(64)) + b"\xcc" * 64)
 PY
-    printf '"\x7fELF"\n"\x02\x01\x01"\n"\x01\x00\x00\x00"\n"\x00\x10\x00\x00\x00\x00\x00\x00"\n"\x00\xf0\xff\xff\xff\xff\xff\xff"\n"\x38\x00"\n' > "$dict"
+    printf '"\\x7fELF"\n"\\x02\\x01\\x01"\n"\\x01\\x00\\x00\\x00"\n"\\x00\\x10\\x00\\x00\\x00\\x00\\x00\\x00"\n"\\x00\\xf0\\xff\\xff\\xff\\xff\\xff\\xff"\n"\\x38\\x00"\n' > "$dict"
 elif [ "$target" = fuzz-emit ]; then
     # Seeds: length-prefixed strings (library, version, strategy, images, externals); see
     # Fuzz/Sources/fuzz-emit/FuzzEmit.swift. Good names, traversal, injection, NUL, case.
@@ -118,7 +118,7 @@ open(sys.argv[1], "wb").write(bytes([first]) + b"".join(bytes([len(p)]) + p for 
     seed "$seeds/inject" 4 zlib 1.3.1 default img 'puts)INPUT(evil.o)EXTERN(x'
     seed "$seeds/nul" 4 zlib 1.3.1 'def*/ault' 'i\x00mg' 'mem\x00cpy'
     seed "$seeds/version" 0 zlib ../1 default img
-    printf '"/"\n".."\n"*/"\n"\x00"\n")"\n"("\n"INPUT("\n"EXTERN("\n"@"\n"\x0a"\n"~"\n".spacer-sim-emit"\n' > "$dict"
+    printf '"/"\n".."\n"*/"\n"\\x00"\n")"\n"("\n"INPUT("\n"EXTERN("\n"@"\n"\\x0a"\n"~"\n".spacer-sim-emit"\n' > "$dict"
 else
     printf 'library,version,name,size,align,hash\nlib,1,f1,100,16,aa01\nlib,1,f2,200,16,aa02\nlib,2,f1,100,16,aa01\nlib,2,f2,300,16,bb02\n' > "$seeds/min.csv"
     printf '\xef\xbb\xbf# gcc 12\r\nlibrary,version,kind,name,object,section,binding,order,size,align,hash,relocs\r\nz,1.2,func,"a,b",a.o,.text.a,local,0,64,16,0a0b,4:plt32:g:-4 9:pc32:str.1:-4\r\nz,1.2,rodata,str.1,,.rodata.str1.1,local,1,6,1,77,\r\nz,1.2,bss,cnt,a.o,.bss.cnt,local,2,8,8,,\r\nz,1.2,data,tab,a.o,.data.tab,global,3,16,8,55,0:abs64:a,b:0 8:abs64:g:0\r\nz,1.3,func,g,b.o,,weak,0,32,16,99,1:pc32:memcpy:-4\r\n' > "$seeds/full.csv"

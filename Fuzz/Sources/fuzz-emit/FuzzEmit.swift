@@ -129,10 +129,10 @@ public func fuzzEmit(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     } catch { fatalError("write: \(error)") }
     guard Scratch.shared.snapshot() == before else { fatalError("something outside the output folder changed") }
     let inOut = Set((try? FileManager.default.contentsOfDirectory(atPath: Scratch.shared.out)) ?? [])
-    if !inOut.isEmpty, !inOut.isSubset(of: Set(out.map(\.0) + [EmitFolder.markerName] + Scratch.shared.everWritten)) {
+    if !inOut.isEmpty, !inOut.isSubset(of: Scratch.shared.everWritten.union(out.map(\.0) + [EmitFolder.markerName])) {
         fatalError("the output folder holds files nobody named: \(inOut)")
     }
-    Scratch.shared.everWritten += out.map(\.0)
+    Scratch.shared.everWritten.formUnion(out.map(\.0))
     return 0
 }
 
@@ -140,7 +140,7 @@ public func fuzzEmit(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 final class Scratch: @unchecked Sendable {
     static let shared = Scratch()
     let root: String, out: String, cwd: String
-    var everWritten: [String] = []
+    var everWritten: Set<String> = []
     init() {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("spacer-fuzz-emit-\(getpid())").path
         out = root + "/out"
