@@ -136,6 +136,9 @@ public func fuzzEmit(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
+/// The scratch tree's path, for the exit handler (kept after a crash, for the reproduction).
+nonisolated(unsafe) var scratchRoot = ""
+
 /// A scratch tree for the target: sentinels beside the output folder, and a working directory.
 final class Scratch: @unchecked Sendable {
     static let shared = Scratch()
@@ -150,6 +153,8 @@ final class Scratch: @unchecked Sendable {
         try? "// swift-tools-version:6.0\n".write(toFile: root + "/Package.swift", atomically: false, encoding: .utf8)
         try? FileManager.default.createDirectory(atPath: root + "/victim", withIntermediateDirectories: true)
         try? "victim\n".write(toFile: root + "/victim/lib.o", atomically: false, encoding: .utf8)
+        scratchRoot = root
+        atexit { if !scratchRoot.isEmpty { try? FileManager.default.removeItem(atPath: scratchRoot) } }   // a normal end of the run
     }
     /// Every path under `root` except the output folder, with its size and content.
     func snapshot() -> [String: Data] {
