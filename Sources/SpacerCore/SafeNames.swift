@@ -43,8 +43,10 @@ public enum SafeNames {
     public static func pathComponentProblem(_ name: String) -> String? {
         if name.isEmpty { return "an empty name" }
         if name.utf8.count > maxComponentBytes { return "a name of \(name.utf8.count) bytes (at most \(maxComponentBytes))" }
-        if name.hasPrefix(".") { return "a name starting with '.'" }
-        if name.hasPrefix("-") { return "a name starting with '-'" }
+        // By byte: `hasPrefix(".")` misses ".\u{301}x" (a dot and a combining mark are one
+        // Character).
+        if name.utf8.first == UInt8(ascii: ".") { return "a name starting with '.'" }
+        if name.utf8.first == UInt8(ascii: "-") { return "a name starting with '-'" }
         for u in name.unicodeScalars {
             if u == "/" || u == "\\" { return "a name holding '\(u)'" }
             if u.value < 0x20 || u.value == 0x7f { return "a name holding the control character U+\(String(u.value, radix: 16, uppercase: true))" }

@@ -80,7 +80,9 @@ public enum EmitFolder {
     public static func refusal(_ path: String, currentDirectory: String = FileManager.default.currentDirectoryPath) -> String? {
         if path.isEmpty { return "an empty path (an unset variable?) is refused" }
         let last = (path as NSString).lastPathComponent
-        if last == "." || last == ".." || path.hasSuffix("/.") || path.hasSuffix("/..") { return "a path ending in '.' or '..' is refused" }
+        if last.bytesEqual(".") || last.bytesEqual("..") || path.bytesHaveSuffix("/.") || path.bytesHaveSuffix("/..") || path.bytesEqual("..") {
+            return "a path ending in '.' or '..' is refused"
+        }
         var st = stat()
         let exists = lstat(path, &st) == 0
         if exists {
@@ -88,10 +90,10 @@ public enum EmitFolder {
             if st.st_mode & S_IFMT != S_IFDIR { return "it is \(InputFile.kind(st.st_mode)), not a directory; refusing to replace it" }
         }
         guard let canonical = canonicalPath(path) else { return "its parent folder cannot be resolved" }
-        if canonical == "/" { return "the root directory is refused" }
+        if canonical.bytesEqual("/") { return "the root directory is refused" }
         if let cwd = canonicalPath(currentDirectory) {
-            if canonical == cwd { return "the current directory is refused" }
-            if cwd.hasPrefix(canonical + "/") { return "an ancestor of the current directory is refused" }
+            if canonical.bytesEqual(cwd) { return "the current directory is refused" }
+            if cwd.bytesHavePrefix(canonical + "/") { return "an ancestor of the current directory is refused" }
         }
         guard exists else { return nil }
         let entries: [String]
@@ -230,8 +232,8 @@ public enum EmitFolder {
     /// that hold a marker (so were made by this tool).
     static func cleanStaleTemporaries(parent: String, base: String) {
         let prefix = "." + base + ".emit.tmp-"
-        for n in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where n.hasPrefix(prefix) {
-            guard let pid = Int32(n.dropFirst(prefix.count)), pid > 0, pid != getpid() else { continue }
+        for n in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where n.bytesHavePrefix(prefix) {
+            guard let pid = Int32(String(decoding: n.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)), pid > 0, pid != getpid() else { continue }
             if kill(pid, 0) == 0 || errno == EPERM { continue }   // still running
             let dir = parent + "/" + n
             var st = stat()
@@ -244,7 +246,7 @@ public enum EmitFolder {
     /// yet, its deepest existing ancestor resolved and the rest appended. Nil when nothing of it
     /// resolves.
     static func canonicalPath(_ path: String) -> String? {
-        let abs = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let abs = path.utf8.first == UInt8(ascii: "/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         var rest: [String] = []
         var p = abs
         while true {
@@ -252,9 +254,9 @@ public enum EmitFolder {
                 defer { free(r) }
                 var out = String(cString: r)
                 for c in rest.reversed() {
-                    if c == "." || c.isEmpty { continue }
-                    if c == ".." { out = (out as NSString).deletingLastPathComponent; continue }
-                    out += (out.hasSuffix("/") ? "" : "/") + c
+                    if c.bytesEqual(".") || c.isEmpty { continue }
+                    if c.bytesEqual("..") { out = (out as NSString).deletingLastPathComponent; continue }
+                    out += (out.utf8.last == UInt8(ascii: "/") ? "" : "/") + c
                 }
                 return out
             }
@@ -265,4 +267,14 @@ public enum EmitFolder {
             if p.isEmpty { return nil }
         }
     }
+}
+
+/// Path comparisons by UTF-8 bytes, as the kernel compares paths. `String`'s `==` and
+/// `hasPrefix` compare grapheme clusters under canonical equivalence: `"out/\u{5BA}x"` does not
+/// have the prefix `"out/"` (the slash and the combining mark are one character), and `"é"` in
+/// two spellings is one string but two file names. Fuzzing `fuzz-emit` found the first.
+extension String {
+    func bytesEqual(_ other: String) -> Bool { utf8.elementsEqual(other.utf8) }
+    func bytesHavePrefix(_ p: String) -> Bool { utf8.starts(with: p.utf8) }
+    func bytesHaveSuffix(_ p: String) -> Bool { utf8.count >= p.utf8.count && utf8.suffix(p.utf8.count).elementsEqual(p.utf8) }
 }

@@ -131,6 +131,34 @@ import SpacerCore
         #expect(Self.ls(d) == [".out.emit.tmp-\(dead + 1_000_000)", ".out.emit.tmp-\(getppid())", "out"])
     }
 
+    /// Found by fuzz-emit (its scratch check missed "out/\u{5BA}…" as under "out/"): path and
+    /// name checks compare bytes, not Characters, where a slash or a dot followed by a combining
+    /// mark is one Character.
+    @Test func combiningMarksDoNotHidePrefixes() throws {
+        #expect(SafeNames.pathComponentProblem(".\u{301}x") == "a name starting with '.'")
+        #expect(SafeNames.pathComponentProblem("-\u{301}x") == "a name starting with '-'")
+        #expect(SafeNames.pathComponentProblem("\u{5BA}x") == nil)
+        let d = try Self.scratch()
+        // An ancestor of the working directory that holds a marker: still refused.
+        let cwd = d + "/\u{5BA}proj"
+        try FileManager.default.createDirectory(atPath: cwd, withIntermediateDirectories: true)
+        try Self.write(d + "/.spacer-sim-emit", "spacer-sim emit 1\n")
+        #expect(EmitFolder.refusal(d, currentDirectory: cwd) == "an ancestor of the current directory is refused")
+        #expect(EmitFolder.refusal(d + "/\u{5BA}proj", currentDirectory: cwd) == "the current directory is refused")
+        // "\u{600}/." ends in "/." by bytes (U+0600 joins the slash into one Character).
+        #expect(EmitFolder.refusal("x\u{600}/.", currentDirectory: cwd) == "a path ending in '.' or '..' is refused")
+        // The fuzz input's file names: written inside the folder, nothing beside it changes.
+        let names = ["\u{5BA}\u{FFFD}~ERN(xN(x.o", "\u{5BA}\u{FFFD}~ERN(xN(x.ld", "img.o"]
+        try EmitFolder.write(Self.files(names), to: d + "/out", currentDirectory: cwd)
+        #expect(Self.ls(d + "/out") == ([".spacer-sim-emit"] + names).sorted())
+        #expect(Self.ls(d) == [".spacer-sim-emit", "out", "\u{5BA}proj"].sorted())
+        // A stale temporary whose base name starts with a combining mark is found and removed.
+        let p = Process(); p.executableURL = URL(fileURLWithPath: "/bin/true"); try p.run(); p.waitUntilExit()
+        try Self.write(d + "/.\u{5BA}o.emit.tmp-\(p.processIdentifier)/.spacer-sim-emit", "spacer-sim emit 1\n")
+        try EmitFolder.write(Self.files(["a.o"]), to: d + "/\u{5BA}o", currentDirectory: cwd)
+        #expect(!Self.ls(d).contains(".\u{5BA}o.emit.tmp-\(p.processIdentifier)"))
+    }
+
     @Test func fileAndWorkloadNames() throws {
         #expect(throws: SpacerError.data(file: "w.csv", location: "", expected: "output file names that differ in more than case", found: "'x.o' and 'X.o'")) {
             try EmitFolder.checkFileNames(["x.o", "X.o"], source: "w.csv")

@@ -127,7 +127,11 @@ public func fuzzEmit(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     do { try EmitFolder.write(out, to: Scratch.shared.out, source: "w.csv", currentDirectory: Scratch.shared.cwd) } catch let e as SpacerError {
         switch e { case .data, .io: break; default: fatalError("write: \(e)") }
     } catch { fatalError("write: \(error)") }
-    guard Scratch.shared.snapshot() == before else { fatalError("something outside the output folder changed") }
+    let after = Scratch.shared.snapshot()
+    guard after == before else {
+        let changed = Set(before.keys).symmetricDifference(after.keys).union(before.keys.filter { after[$0] != nil && after[$0] != before[$0] })
+        fatalError("something outside the output folder changed: \(changed.sorted().map(SafeNames.quoted)); files \(out.map { SafeNames.quoted($0.0) })")
+    }
     let inOut = Set((try? FileManager.default.contentsOfDirectory(atPath: Scratch.shared.out)) ?? [])
     if !inOut.isEmpty, !inOut.isSubset(of: Scratch.shared.everWritten.union(out.map(\.0) + [EmitFolder.markerName])) {
         fatalError("the output folder holds files nobody named: \(inOut)")
@@ -161,7 +165,7 @@ final class Scratch: @unchecked Sendable {
         var out: [String: Data] = [:]
         guard let e = FileManager.default.enumerator(atPath: root) else { return out }
         while let p = e.nextObject() as? String {
-            if p == "out" || p.hasPrefix("out/") { continue }
+            if p.utf8.elementsEqual("out".utf8) || p.utf8.starts(with: "out/".utf8) { continue }   // by byte: "out/\u{5BA}" has no prefix "out/" as a String
             out[p] = FileManager.default.contents(atPath: root + "/" + p) ?? Data("dir".utf8)
         }
         return out
