@@ -28,7 +28,7 @@ public func fuzzMeasure(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
     }
     // Measure only small images (the span is hashed byte by byte).
-    guard let pages = try? PageMeasure.mappedPages(elf, pageSize: 4096), pages <= 512 else { return 0 }
+    guard let pages = try? PageMeasure.mappedPages(elf, pageSize: 4096), pages <= 256 else { return 0 }
     let r: PageMeasure.Result, twice: PageMeasure.Result
     do {
         r = try PageMeasure.measure([elf], maxPageSharing: 1 << 20)
@@ -40,7 +40,8 @@ public func fuzzMeasure(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
           r.all.frames == r.readOnly.frames + r.writable.frames else { fatalError("inconsistent counts: \(r)") }
     guard twice.all.totalPages == 2 * r.all.totalPages, twice.all.frames == r.all.frames,
           twice.all.pagesSharing == twice.all.totalPages else { fatalError("measuring twice: \(r) vs \(twice)") }
-    // The naive reference.
+    // The naive reference (byte by byte: on the smallest images only, so that the run stays fast).
+    guard pages <= 32 else { return 0 }
     let ps: UInt64 = 4096
     var content: [UInt64: [UInt8]] = [:], writable: [UInt64: Bool] = [:]
     for s in elf.loadSegments where s.memSize > 0 {
