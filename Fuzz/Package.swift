@@ -29,5 +29,21 @@ let package = Package(
             .product(name: "SpacerSimulator", package: "spacer-sim"),
             .product(name: "SpacerStrategies", package: "spacer-sim"),
         ]),
+        // Linked executables (program headers) -> ELFExecutable -> PageMeasure, against a naive
+        // page assembler.
+        .executableTarget(name: "fuzz-measure", dependencies: [
+            "FuzzSupport",
+            .product(name: "SpacerCore", package: "spacer-sim"),
+            .product(name: "SpacerELF", package: "spacer-sim"),
+        ]),
+        // The place --emit-ld path with hostile image names and symbols: ELFWriter object ->
+        // extraction -> name checks -> LinkEmitter -> EmitFolder, in a scratch tree.
+        .executableTarget(name: "fuzz-emit", dependencies: [
+            "FuzzSupport",
+            .product(name: "SpacerCore", package: "spacer-sim"),
+            .product(name: "SpacerELF", package: "spacer-sim"),
+            .product(name: "SpacerIO", package: "spacer-sim"),
+            .product(name: "SpacerStrategies", package: "spacer-sim"),
+        ]),
     ]
 )

@@ -89,7 +89,7 @@ public struct BinPackingStrategy: PlacementStrategy {
         let deadline = clock.now + .milliseconds(Int(((budget > 0 ? budget : context.timeLimit) * 1000).rounded()))
         var packer = PagePacker(w: w, pageSize: context.pageSize, model: model, maxItems: maxItems, merge: merge, variantGroups: variantGroups,
                                 timeLimit: context.timeLimit, deadline: deadline, progress: context.progress)
-        packer.pack(kinds: [.function], zone: AddressMap.codeBase, regionName: "code", &layouts)
+        packer.pack(kinds: [.function], zone: AddressMap.codeStart(pageSize: context.pageSize), regionName: "code", &layouts)
         packer.pack(kinds: [.rodata], zone: AddressMap.rodataBase, regionName: "rodata", &layouts)
         StrategySupport.placeBySignature(w, &layouts, kinds: [.data, .bss], zone: AddressMap.writableBase,
                                          pageSize: context.pageSize, alignGroups: true, regionName: "data")

@@ -40,7 +40,7 @@ public struct ContentDefinedStrategy: PlacementStrategy {
     public func place(_ w: Workload, context: PlacementContext) throws -> PlacementResult {
         let ps = context.pageSize
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }
-        var cursor = AddressMap.codeBase
+        var cursor = AddressMap.codeStart(pageSize: ps)
         for lib in w.libraries {
             let start = alignUp(cursor, ps)
             var maxEnd = start

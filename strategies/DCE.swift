@@ -37,7 +37,7 @@ public struct DCEStrategy: PlacementStrategy {
             live.append(mark)
         }
         let keep: (Int, Int, Int) -> Bool = { i, k, e in live[i][k][e] }
-        StrategySupport.packLinkOrder(w, &layouts, kinds: [.function], start: AddressMap.codeBase,
+        StrategySupport.packLinkOrder(w, &layouts, kinds: [.function], start: AddressMap.codeStart(pageSize: context.pageSize),
                                       pageSize: context.pageSize, regionName: "code", keep: keep)
         StrategySupport.placeDataByLibrary(w, &layouts, pageSize: context.pageSize, keep: keep)
         return PlacementResult(layouts: layouts)

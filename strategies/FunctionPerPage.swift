@@ -10,7 +10,7 @@ public struct FunctionPerPageStrategy: PlacementStrategy {
 
     public func place(_ w: Workload, context: PlacementContext) throws -> PlacementResult {
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }
-        StrategySupport.packLinkOrder(w, &layouts, kinds: [.function], start: AddressMap.codeBase,
+        StrategySupport.packLinkOrder(w, &layouts, kinds: [.function], start: AddressMap.codeStart(pageSize: context.pageSize),
                                       pageSize: context.pageSize, pageEach: true, regionName: "code")
         StrategySupport.placeDataByLibrary(w, &layouts, pageSize: context.pageSize)
         return PlacementResult(layouts: layouts)

@@ -12,7 +12,7 @@ public struct LibraryAlignedStrategy: PlacementStrategy {
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }
         let users = w.libraries.map { lib in w.images.filter { $0.tables.contains { w.tables[$0].library == lib } }.count }
         let libs = w.libraries.indices.sorted { (users[$0], -$0) > (users[$1], -$1) }.map { w.libraries[$0] }
-        var cursor = AddressMap.codeBase
+        var cursor = AddressMap.codeStart(pageSize: context.pageSize)
         for lib in libs {
             let start = alignUp(cursor, context.pageSize)
             var maxEnd = start

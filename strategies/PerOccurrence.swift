@@ -22,7 +22,7 @@ public struct PerOccurrenceStrategy: PlacementStrategy {
     public func place(_ w: Workload, context: PlacementContext) throws -> PlacementResult {
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }
         let ps = context.pageSize
-        StrategySupport.placeBySignature(w, &layouts, kinds: [.function], zone: AddressMap.codeBase, pageSize: ps,
+        StrategySupport.placeBySignature(w, &layouts, kinds: [.function], zone: AddressMap.codeStart(pageSize: ps), pageSize: ps,
                                          alignGroups: alignGroups, regionName: "code")
         StrategySupport.placeBySignature(w, &layouts, kinds: [.rodata], zone: AddressMap.rodataBase, pageSize: ps,
                                          alignGroups: alignGroups, regionName: "rodata")

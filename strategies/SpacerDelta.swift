@@ -89,7 +89,7 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
         let libs = w.libraries.indices.sorted { (users[$0], -$0) > (users[$1], -$1) }.map { w.libraries[$0] }
 
         var deltas: [DeltaRegion] = []
-        var roCursor = AddressMap.codeBase
+        var roCursor = AddressMap.codeStart(pageSize: ps)
         var rwCursor = AddressMap.writableBase
         // Newest copy of each body instance (ids are per library, so one array serves all).
         var placed = [UInt64](repeating: 0, count: w.bodyInstanceCount)

@@ -91,7 +91,7 @@ public struct StripPackingStrategy: PlacementStrategy {
         let deadline = clock.now + .milliseconds(Int(((budget > 0 ? budget : context.timeLimit) * 1000).rounded()))
         var status: SolverStatus = failed ? .error : .ok
         var objective = 0, bound = 0
-        for (kinds, zone, name) in [([EntryKind.function], AddressMap.codeBase, "code"), ([.rodata], AddressMap.rodataBase, "rodata")] {
+        for (kinds, zone, name) in [([EntryKind.function], AddressMap.codeStart(pageSize: context.pageSize), "code"), ([.rodata], AddressMap.rodataBase, "rodata")] {
             let r = packZone(w, &layouts, kinds: Set(kinds), zone: zone, regionName: name, pos: pos, context: context, deadline: deadline)
             status = max(status, r.status); objective += r.height; bound += r.bound
         }

@@ -51,7 +51,7 @@ struct MeasureCommand: ParsableCommand {
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give the linked executables to measure") }
         try usage {
-            try RunConfiguration.checkPageSize(pageSize, option: "--page-size")
+            try RunConfiguration.checkPageSize(pageSize, option: "--page-size", max: 1 << 30)  // measure places nothing: up to 1 GiB
             try RunConfiguration.check(maxPageSharing, in: RunConfiguration.maxPageSharingRange, option: "--max-page-sharing")
         }
         _ = try parsedRanges()
@@ -70,7 +70,7 @@ struct MeasureCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let images = try PageMeasure.load(paths: files)
-            let r = PageMeasure.measure(images, pageSize: pageSize, dedup: dedup, maxPageSharing: maxPageSharing, ranges: try parsedRanges())
+            let r = try PageMeasure.measure(images, pageSize: pageSize, dedup: dedup, maxPageSharing: maxPageSharing, ranges: try parsedRanges())
             let digests = try files.map(FileDigest.of(file:))
             let format = csv ? .csv : output.resolved()
             let table = MeasureCommand.table(r, images: files.count, pageSize: pageSize, dedup: dedup.rawValue,

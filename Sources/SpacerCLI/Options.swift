@@ -18,7 +18,7 @@ func usage(_ body: () throws -> Void) throws {
 /// The run options every command that places and simulates shares (compare, place), checked by
 /// `RunConfiguration.validate()` — the one place their ranges live.
 struct RunOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Page size in bytes: a power of two from 4096 to 2^30 (1073741824).", valueName: "bytes"))
+    @Option(help: ArgumentHelp("Page size in bytes: a power of two from 4096 to 2^28 (268435456; the address zones are 256 MiB).", valueName: "bytes"))
     var pageSize = 4096
 
     @Option(help: "Dedup model: ksm (every page may merge, at most --max-page-sharing sharers per frame) or loader (read-only pages from a shared pool without cap; writable pages private).")

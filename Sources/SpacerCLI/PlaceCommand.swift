@@ -57,7 +57,7 @@ struct PlaceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Folder holding <lib>-<version>/ object folders.", valueName: "dir"))
     var objectsRoot: String?
 
-    @Option(help: ArgumentHelp("Write linker scripts, image objects and predictions here (replaced atomically).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Write linker scripts, image objects and predictions here: a new or empty folder, or one spacer-sim emitted before (its .spacer-sim-emit marker); only files it wrote are replaced.", valueName: "dir"))
     var emitLd: String?
 
     static let zones: [(String, Range<UInt64>)] = [
@@ -113,7 +113,9 @@ struct PlaceCommand: ParsableCommand {
     }
 
     func execute() throws {
+        if let dir = emitLd { try EmitFolder.check(dir) }   // issue 11: refused before any work
         let rows = try WorkloadCSV.read(path: workload)
+        if emitLd != nil || objectsRoot != nil { try EmitFolder.checkWorkloadNames(rows, file: workload) }
         var pairs: [(String, String)] = []
         for r in rows where !pairs.contains(where: { $0 == (r.library, r.version) }) { pairs.append((r.library, r.version)) }
         var libs: [String: LibraryObjects] = [:]
@@ -165,7 +167,7 @@ struct PlaceCommand: ParsableCommand {
         out.append(("images.csv", Array(index.utf8)))
         out.append(("predicted.csv", Array(predicted.utf8)))
         out.append(("ldflags", Array((LinkEmitter.linkFlags.joined(separator: " ") + "\n").utf8)))
-        try FileIO.replaceDirectory(dir, with: out)
+        try EmitFolder.write(out, to: dir, source: workload)
         note("place: wrote \(files.count) linker scripts and image objects to \(dir)")
     }
 }

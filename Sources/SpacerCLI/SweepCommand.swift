@@ -54,7 +54,7 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("param"), help: ArgumentHelp("Strategy parameter, name=value or strategy.name=value. Repeatable.", valueName: "name=value"))
     var params: [String] = []
 
-    @Option(help: ArgumentHelp("Page sizes in bytes (powers of two from 4096 to 2^30).", valueName: "list"))
+    @Option(help: ArgumentHelp("Page sizes in bytes (powers of two from 4096 to 2^28).", valueName: "list"))
     var pageSizes = "4096"
 
     @Option(help: ArgumentHelp("Instances per image (default: as the preset or workload says).", valueName: "list"))
@@ -219,7 +219,7 @@ struct SweepCommand: ParsableCommand {
             let csv = Data(runner.rendered().utf8)
             meta.outputs = [FileDigest.of(data: csv, path: out, rows: s.rows)]
             try FileIO.writeAtomically(try meta.encoded(), to: out + ".json")
-            if s.droppedTruncated { note("sweep: the last line of \(out) was truncated (an interrupted write); it was dropped and its run redone") }
+            if let l = s.droppedLine { note("sweep: \(out):\(l): dropped an unterminated last row (cut short by an interrupted write?); it ran again") }
             note("sweep: \(s.ran) runs done (\(s.stale) of them stale rows recomputed: another tool commit or input digest), \(s.skipped) current rows kept, \(s.remaining) left for a later run; \(s.rows) rows in \(out)")
             if let f = format {
                 let file = try SweepTable.read(out)

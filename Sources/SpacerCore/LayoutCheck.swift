@@ -37,7 +37,8 @@ public enum LayoutCheck {
     /// The problems of `layouts` (empty when feasible).
     ///
     /// Checks: one layout per image with one address slot per entry; entries unplaced only when
-    /// `allowRemoval`; every address a multiple of the entry's alignment; no two pieces overlap;
+    /// `allowRemoval`; every address a multiple of the entry's alignment; every piece inside a
+    /// zone its kind may use (`zoneError`); no two pieces overlap;
     /// every piece inside a region; regions that claim page alignment start on a page boundary;
     /// no trampoline table holds more slots than it reserves bytes for; every redirect is sound
     /// (see `redirectProblems`).
@@ -90,6 +91,7 @@ public enum LayoutCheck {
             add("image \(image.name): region \(r.name) claims page alignment but starts at 0x\(String(r.start, radix: 16))")
         }
         let ps = given ?? pieces(workload: workload, image: i, layout: l)
+        if let e = zoneError(workload: workload, image: i, pieces: ps, pageSize: pageSize) { add(e.description) }
         for j in ps.indices.dropFirst() where ps[j].start < ps[j - 1].end && ps[j - 1].size > 0 && ps[j].size > 0 {
             add("image \(image.name): \(describe(ps[j - 1], workload)) and \(describe(ps[j], workload)) overlap at 0x\(String(ps[j].start, radix: 16))")
         }

@@ -12,7 +12,8 @@ public enum SpacerError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A service or facility the command needs is missing (exit 69), e.g. KSM or Slurm.
     case unavailable(String)
     /// An output that cannot be created where asked (exit 73): a device, FIFO or symlink as an
-    /// output path, an output folder that is not spacer-sim's own.
+    /// output path, an output folder that is not spacer-sim's own. `reason` starts with what
+    /// could not be done ("cannot create output: …", "cannot emit here: …").
     case cantCreate(path: String, reason: String)
     /// A broken internal invariant: a bug in spacer-sim or in a strategy (exit 70).
     case internalInvariant(String)
@@ -46,7 +47,7 @@ public enum SpacerError: Error, CustomStringConvertible, Equatable, Sendable {
         case .unavailable(let message):
             return "unavailable: \(message)"
         case let .cantCreate(path, reason):
-            return "\(path): cannot create output: \(reason)"
+            return "\(path): \(reason)"
         case .internalInvariant(let message):
             return "internal error: \(message)"
         case let .io(path, underlying):

@@ -22,11 +22,16 @@ public struct ELFSegment: Sendable, Hashable {
 /// A linked x86-64 ELF64 little-endian executable or shared object (`ET_EXEC` or `ET_DYN`): its
 /// program headers, for cutting loadable segments into pages (`PageMeasure`).
 ///
-/// `init` checks the ELF header and every program header: entry size 56, the table inside the
-/// file, `p_filesz ≤ p_memsz`, file bytes inside the file, no address overflow. Errors are
+/// `init` checks the ELF header and every program header with checked arithmetic: entry size 56,
+/// the table inside the file, `p_filesz ≤ p_memsz`, file bytes inside the file, every segment
+/// under 1 TiB and ending at or below `maxLoadEnd`. Errors are
 /// `SpacerError.data` with `location` = `byte N`.
 public struct ELFExecutable: Sendable {
     public static let PT_LOAD: UInt32 = 1
+    /// The highest end address (`p_vaddr + p_memsz`) of a segment: 2^64 − 2^30, so that every
+    /// page of every supported size (up to 2^30) starts and ends without overflow. (x86-64 user
+    /// space ends below 2^57; kernel images sit below 2^64 − 2^31.)
+    public static let maxLoadEnd: UInt64 = 0xFFFF_FFFF_C000_0000
     /// The name errors give.
     public let file: String
     public let bytes: [UInt8]
@@ -78,8 +83,9 @@ public struct ELFExecutable: Sendable {
             guard filesz <= memsz else {
                 throw SpacerError.data(file: file, location: "byte \(h + 32)", expected: "p_filesz ≤ p_memsz in program header \(k)", found: "\(filesz) > \(memsz)")
             }
-            guard vaddr <= UInt64.max - memsz, memsz < 1 << 40 else {
-                throw SpacerError.data(file: file, location: "byte \(h + 16)", expected: "a segment below 2^64 and under 1 TiB", found: "address 0x\(String(vaddr, radix: 16)), size \(memsz)")
+            guard memsz < 1 << 40, vaddr <= Self.maxLoadEnd - memsz else {
+                throw SpacerError.data(file: file, location: "byte \(h + 16)", expected: "a segment under 1 TiB that ends at or below 0x\(String(Self.maxLoadEnd, radix: 16)) in program header \(k)",
+                                       found: "address 0x\(String(vaddr, radix: 16)), size \(memsz)")
             }
             let o = ptype == Self.PT_LOAD ? try r.require(off, filesz, "the file bytes of segment \(k)", field: h + 8) : Int(clamping: off)
             segs.append(ELFSegment(type: ptype, flags: try r.u32(h + 4, "p_flags"), offset: o, vaddr: vaddr,

@@ -63,17 +63,13 @@ public struct ObjectInput: Sendable {
 /// archive members) and `byte N` within it; nothing traps.
 public enum ELFExtractor {
     /// Reads the named files in order, splitting archives into their members.
-    /// - Throws: `SpacerError.noInput` for a missing or unreadable path (or a directory);
-    ///   `SpacerError.data` for a malformed archive.
+    /// - Throws: `SpacerError.noInput` for a missing or unreadable path, or one that is not a
+    ///   regular file (a directory, FIFO or device; checked before `open`);
+    ///   `SpacerError.data` for a file over `InputFile.maxInputBytes` (256 MiB) or a malformed archive.
     public static func loadInputs(paths: [String]) throws -> [ObjectInput] {
         var out: [ObjectInput] = []
         for path in paths {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
-                  let data = FileManager.default.contents(atPath: path) else {
-                throw SpacerError.noInput(path: path)
-            }
-            let bytes = [UInt8](data)
+            let bytes = try InputFile.read(path)   // regular files only, at most 256 MiB
             if ArArchive.isArchive(bytes) {
                 for m in try ArArchive.members(of: bytes, file: path) {
                     out.append(ObjectInput(displayName: "\(path)(\(m.name))", objectName: m.name, bytes: m.bytes))
@@ -592,7 +588,7 @@ struct Extraction {
         let name = o.symbolNames[r.symbol]
         if r.symbol == 0 { return ("*ABS*", r.addend) }
         if !sym.isLocal && !name.isEmpty {
-            guard let def = globals[name] else { return (name, r.addend) }  // undefined: external
+            guard let def = globals[name] else { return (try external(name, o, r), r.addend) }  // undefined: external
             switch def.place {
             case let .section(obj, sec, value):
                 return try locate(objects[obj], section: sec, value: value, addend: r.addend, type: type, named: true, fallback: name)
@@ -604,10 +600,23 @@ struct Extraction {
                 return (name, r.addend)
             }
         }
-        guard sym.isInSection else { return (name.isEmpty ? "*ABS*" : name, r.addend) }
+        guard sym.isInSection else { return (name.isEmpty ? "*ABS*" : try external(name, o, r), r.addend) }
         let named = sym.type != ELFConst.STT_SECTION && !sym.isLabel
         return try locate(o, section: sym.section, value: Int(clamping: sym.value), addend: r.addend, type: type,
                           named: named, fallback: named ? name : o.elf.sections[sym.section].name)
+    }
+
+    /// `name`, a symbol no object defines (an external that `place --emit-ld` writes into its
+    /// linker scripts' `EXTERN(…)`), when ld reads it back as that one name.
+    /// - Throws: `.data` naming the object and the relocation's byte offset for any other name
+    ///   (`puts)INPUT(evil.o)EXTERN(x` would make ld load another object).
+    private func external(_ name: String, _ o: ObjectState, _ r: ELFRelocation) throws -> String {
+        guard SafeNames.isLinkerSymbol(name) else {
+            throw SpacerError.data(file: o.file, location: "byte \(r.entryOffset)",
+                                   expected: "an undefined symbol that is \(SafeNames.linkerSymbolGrammar)",
+                                   found: SafeNames.quoted(name))
+        }
+        return name
     }
 
     /// The row holding address `value` (a named symbol) or `value + addend (+4 if PC-relative)`

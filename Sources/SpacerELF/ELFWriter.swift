@@ -21,7 +21,14 @@ public struct ELFWriter {
     }
     /// One RELA entry: field `offset` within its section, symbol index (into `symbols`, 1-based as
     /// ELF counts, 0 = no symbol), `R_X86_64_*` type, addend.
-    public struct Rela { public var offset: Int; public var symbol: Int; public var type: UInt32; public var addend: Int64 }
+    /// One `Elf64_Rela`: the field's offset in its section, a symbol index (1-based, as `add`
+    /// returns), the `R_X86_64_*` type, the addend.
+    public struct Rela {
+        public var offset: Int; public var symbol: Int; public var type: UInt32; public var addend: Int64
+        public init(offset: Int, symbol: Int, type: UInt32, addend: Int64) {
+            self.offset = offset; self.symbol = symbol; self.type = type; self.addend = addend
+        }
+    }
     /// One symbol. `section` is a 1-based index into `sections` (0 undefined, `SHN_ABS` absolute).
     public struct Symbol {
         public var name: String

@@ -92,6 +92,13 @@ public enum LinkEmitter {
     ///   every problem listed; `.data` when a library's objects are missing or differ from its table.
     public static func emit(workload w: Workload, layouts: [ImageLayout], libraries: [String: LibraryObjects],
                             strategy: String, pageSize: Int = 4096) throws -> [ImageFiles] {
+        // Every external of the workload, sorted: the same EXTERN list and anchor in every image.
+        var externs = Set<String>()
+        for t in w.tables.indices {
+            for targets in w.targetSymbols[t] { for s in targets where w.symbolIsExternal[Int(s)] { externs.insert(w.symbolNames[Int(s)]) } }
+        }
+        let externList = externs.sorted()
+        try checkNames(w, externs: externs)   // before anything else: no hostile name reaches a file
         var problems = LayoutCheck.problems(workload: w, layouts: layouts, pageSize: pageSize, allowRemoval: true, limit: 50)
         for t in w.tables {
             guard let lib = libraries["\(t.library)@\(t.version)"] else {
@@ -101,12 +108,6 @@ public enum LinkEmitter {
                 throw SpacerError.data(file: "\(t.library)@\(t.version)", location: "", expected: "objects that extract to the table of \(t.library) \(t.version)", found: m)
             }
         }
-        // Every external of the workload, sorted: the same EXTERN list and anchor in every image.
-        var externs = Set<String>()
-        for t in w.tables.indices {
-            for targets in w.targetSymbols[t] { for s in targets where w.symbolIsExternal[Int(s)] { externs.insert(w.symbolNames[Int(s)]) } }
-        }
-        let externList = externs.sorted()
         var out: [ImageFiles] = []
         for (i, image) in w.images.enumerated() {
             do {
@@ -124,6 +125,40 @@ public enum LinkEmitter {
     }
 
     static func hex(_ a: UInt64) -> String { "0x" + String(a, radix: 16) }
+
+    /// Refuses names that cannot be written safely into the emitted files: an external symbol
+    /// (written into the script's `EXTERN(…)`) outside `SafeNames.isLinkerSymbol`, a global name
+    /// holding NUL (it would be cut short in the object's string table), and an image name that
+    /// is no safe path component (`SafeNames.pathComponentProblem`; it names `<image>.o` and
+    /// appears in the script's comment).
+    /// - Throws: `SpacerError.data` naming the library version and object of the first row that
+    ///   references the symbol, and the symbol; or the image.
+    public static func checkNames(_ w: Workload, externs: Set<String>) throws {
+        for image in w.images {
+            if let problem = SafeNames.pathComponentProblem(image.name) {
+                throw SpacerError.data(file: "image \(SafeNames.quoted(image.name))", location: "",
+                                       expected: "an image name that is one safe file name (no '/', NUL, control characters or leading '.')", found: problem)
+            }
+        }
+        let bad = externs.filter { !SafeNames.isLinkerSymbol($0) }
+        for t in w.tables {
+            for e in t.entries {
+                if e.binding != .local && e.name.utf8.contains(0) {
+                    throw SpacerError.data(file: "\(t.library)@\(t.version) \(e.object.isEmpty ? "(merged literals)" : e.object)", location: "",
+                                           expected: "a symbol name without NUL", found: SafeNames.quoted(e.name))
+                }
+                guard !bad.isEmpty else { continue }
+                for r in e.relocations where bad.contains(r.target) {
+                    throw SpacerError.data(file: "\(t.library)@\(t.version) \(e.object.isEmpty ? "(merged literals)" : e.object)", location: "",
+                                           expected: "an external symbol that is \(SafeNames.linkerSymbolGrammar)",
+                                           found: "\(SafeNames.quoted(r.target)), referenced by \(e.name)")
+                }
+            }
+        }
+        if let name = bad.sorted().first {   // not reached: every external is some relocation's target
+            throw SpacerError.data(file: "workload", location: "", expected: "an external symbol that is \(SafeNames.linkerSymbolGrammar)", found: SafeNames.quoted(name))
+        }
+    }
 
     static func emitImage(_ w: Workload, _ i: Int, _ l: ImageLayout, _ libs: [String: LibraryObjects], _ externs: [String],
                           strategy: String, pageSize: Int) throws -> ImageFiles {
@@ -270,8 +305,10 @@ public enum LinkEmitter {
         for (s, e) in ranges.sorted(by: { $0.0 < $1.0 }) {
             if let last = spans.last, s <= last.end { spans[spans.count - 1].end = max(last.end, e) } else { spans.append((s, e)) }
         }
+        // The strategy text comes from the caller: keep it from closing the comment.
+        let strategyText = String(String.UnicodeScalarView(strategy.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f && $0 != "*" }))
         var script = """
-        /* Generated by spacer-sim place --emit-ld: strategy \(strategy), image \(image.name).
+        /* Generated by spacer-sim place --emit-ld: strategy \(strategyText), image \(image.name).
            Every section of the image's libraries at its layout address (one output section per run
            of touching regions, zero fill between pieces); trampoline tables as .spx.ind.* sections.
            Use with: gcc \(linkFlags.joined(separator: " ")) -Wl,-T,\(image.name).ld \(image.name).o DRIVER.o

@@ -40,72 +40,142 @@ public enum PageMeasure {
         public var pagesPerImage: [Int] = []
     }
 
+    /// Page sizes `measure` accepts: powers of two from 4096 to 2^30 (as `compare`).
+    public static let pageSizes = 4096...(1 << 30)
+
+    /// The most bytes of address space one image may map, counted in whole pages: 4 GiB. A
+    /// unikernel image maps a few MiB; the limit keeps a hostile header (`p_memsz` 2^40) from
+    /// making `measure` hash terabytes of zero pages.
+    public static let maxSpanBytes: UInt64 = 1 << 32
+
+    /// How many distinct `pageSize` pages the loadable segments of `elf` map (what `measure`
+    /// would walk), without reading any page.
+    /// - Throws: `SpacerError.data` naming the file beyond `maxSpanBytes`; `.usage` for a page
+    ///   size outside `pageSizes`.
+    public static func mappedPages(_ elf: ELFExecutable, pageSize: Int) throws -> UInt64 {
+        guard pageSizes.contains(pageSize), pageSize & (pageSize - 1) == 0 else {
+            throw SpacerError.usage("--page-size must be a power of two from 4096 to 2^30, found \(pageSize)")
+        }
+        return try layout(elf, pageSize: UInt64(pageSize)).pages
+    }
+
+    /// The loadable segments of `elf` with memory, each with its index in the program header
+    /// table, sorted by address (stable), and the number of distinct pages they map.
+    /// - Throws: `SpacerError.data` naming the file when the pages span more than `maxSpanBytes`.
+    static func layout(_ elf: ELFExecutable, pageSize ps: UInt64) throws -> (segs: [(k: Int, s: ELFSegment)], pages: UInt64) {
+        let segs = elf.loadSegments.enumerated().filter { $0.element.memSize > 0 }.map { (k: $0.offset, s: $0.element) }
+            .sorted { ($0.s.vaddr, $0.k) < ($1.s.vaddr, $1.k) }
+        // Page intervals [first, end) merged; ELFExecutable keeps vaddr + memSize ≤ maxLoadEnd.
+        var total: UInt64 = 0
+        var cur: (UInt64, UInt64)? = nil
+        for (_, seg) in segs {
+            let first = seg.vaddr / ps, end = (seg.vaddr + seg.memSize - 1) / ps + 1
+            if let c = cur, first <= c.1 { cur = (c.0, max(c.1, end)) } else {
+                if let c = cur { total += c.1 - c.0 }
+                cur = (first, end)
+            }
+        }
+        if let c = cur { total += c.1 - c.0 }
+        guard total <= maxSpanBytes / ps else {
+            throw SpacerError.data(file: elf.file, location: "", expected: "loadable segments that map at most \(maxSpanBytes) bytes (4 GiB) per image",
+                                   found: "\(total) pages of \(ps) bytes")
+        }
+        return (segs, total)
+    }
+
+    /// Writes the bytes of page `pStart..<pStart+ps` into `out`, as the kernel maps overlapping
+    /// segments: in program-header order, each segment's range `[p_vaddr, p_vaddr + p_memsz)`
+    /// replaces what earlier segments put there (its file bytes, then zeros for the rest of
+    /// `p_memsz`); bytes no segment covers are zero. `segs` overlap the page.
+    static func assemble(_ file: UnsafeBufferPointer<UInt8>, _ segs: [(k: Int, s: ELFSegment)], pStart: UInt64, ps: UInt64,
+                         into out: UnsafeMutableRawBufferPointer) {
+        let pEnd = pStart + ps
+        out.initializeMemory(as: UInt8.self, repeating: 0)
+        for (_, sg) in segs.sorted(by: { $0.k < $1.k }) {
+            let lo = max(pStart, sg.vaddr), hi = min(pEnd, sg.vaddr + sg.memSize)
+            guard lo < hi else { continue }
+            let fEnd = min(hi, sg.vaddr + UInt64(sg.fileSize))
+            var a = lo
+            if a < fEnd {
+                let src = sg.offset + Int(a - sg.vaddr)
+                UnsafeMutableRawBufferPointer(rebasing: out[Int(a - pStart)..<Int(fEnd - pStart)])
+                    .copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: file[src..<(src + Int(fEnd - a))])))
+                a = fEnd
+            }
+            if a < hi { UnsafeMutableRawBufferPointer(rebasing: out[Int(a - pStart)..<Int(hi - pStart)]).initializeMemory(as: UInt8.self, repeating: 0) }
+        }
+    }
+
     /// Measures `images` (each parsed with `ELFExecutable`).
+    ///
+    /// Where `PT_LOAD` segments overlap, a byte is the one of the last segment in program-header
+    /// order that covers it (the kernel maps segments in that order, a later mapping replacing an
+    /// earlier one), and the page is writable when any segment overlapping it is writable.
     /// - Parameters:
-    ///   - pageSize: bytes per page, a power of two ≥ 4096.
+    ///   - pageSize: bytes per page, a power of two from 4096 to 2^30 (`pageSizes`).
     ///   - ranges: when non-empty, only pages whose start address lies in one of these ranges count.
+    /// - Throws: `SpacerError.usage` for a page size outside `pageSizes`; `.data` naming the file
+    ///   for an image whose segments map more than `maxSpanBytes` (4 GiB).
     /// - Complexity: O(total mapped bytes); one pass of a 128-bit hash over each page, and a byte
     ///   comparison against the first page of equal hash (so equal hashes never merge unequal pages).
+    ///   Memory: the files, two page buffers and one page number per distinct content.
     public static func measure(_ images: [ELFExecutable], pageSize: Int = 4096, dedup: Dedup = .ksm, maxPageSharing: Int = 256,
-                               ranges: [Range<UInt64>] = []) -> Result {
+                               ranges: [Range<UInt64>] = []) throws -> Result {
+        guard pageSizes.contains(pageSize), pageSize & (pageSize - 1) == 0 else {
+            throw SpacerError.usage("--page-size must be a power of two from 4096 to 2^30, found \(pageSize)")
+        }
         let ps = UInt64(pageSize)
         let rule = FrameRule(dedup: dedup, maxPageSharing: maxPageSharing)
+        let layouts = try images.map { try layout($0, pageSize: ps) }
         var result = Result()
         // Distinct contents: key -> indices into `reps` (more than one only on a hash collision).
+        // A representative is a page of an image: its bytes in the file (`offset`), or, when it
+        // was assembled from several segments or zero fill, its start address (`assembled`),
+        // assembled again for a comparison.
         var index: [Key: [Int]] = [:]
-        var reps: [(image: Int, page: [UInt8]?, offset: Int)] = []
+        var reps: [(image: Int, assembled: UInt64?, offset: Int)] = []
         var counts: [Int] = []
         var repWritable: [Bool] = []
         var privateWritable = 0
-        let page = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 16)
-        defer { page.deallocate() }
+        var pageBuffer: UnsafeMutableRawBufferPointer? = nil, otherBuffer: UnsafeMutableRawBufferPointer? = nil
+        defer { pageBuffer?.deallocate(); otherBuffer?.deallocate() }
         for (img, elf) in images.enumerated() {
-            let segs = elf.loadSegments.filter { $0.memSize > 0 }.sorted { $0.vaddr < $1.vaddr }
-            // Page numbers, in order, each with the segments overlapping it.
-            var numbers: [UInt64] = []
-            for s in segs {
-                var n = s.vaddr / ps
-                let end = s.vaddr + s.memSize
-                while n * ps < end { numbers.append(n); n += 1 }
-            }
-            numbers.sort()
+            let segs = layouts[img].segs
+            // Page numbers in order (the intervals of the segments, merged).
             var unique: [UInt64] = []
-            for n in numbers where unique.last != n { unique.append(n) }
+            unique.reserveCapacity(Int(layouts[img].pages))
+            for (_, sg) in segs {
+                var n = max(sg.vaddr / ps, unique.last.map { $0 + 1 } ?? 0)
+                let last = (sg.vaddr + sg.memSize - 1) / ps
+                while n <= last { unique.append(n); n += 1 }
+            }
             if !ranges.isEmpty { unique = unique.filter { n in ranges.contains { $0.contains(n * ps) } } }
             result.pagesPerImage.append(unique.count)
             var first = 0
             elf.bytes.withUnsafeBufferPointer { file in
                 for n in unique {
                     let pStart = n * ps, pEnd = pStart + ps
-                    while first < segs.count && segs[first].vaddr + segs[first].memSize <= pStart && segs[first].vaddr < pStart { first += 1 }
+                    while first < segs.count && segs[first].s.vaddr + segs[first].s.memSize <= pStart && segs[first].s.vaddr < pStart { first += 1 }
                     var writable = false
                     // Fast path: one segment's file bytes cover the whole page.
                     var direct: Int? = nil
-                    var covering = 0
+                    var over: [(k: Int, s: ELFSegment)] = []
                     var j = max(first - 1, 0)
-                    while j < segs.count && segs[j].vaddr < pEnd {
-                        let s = segs[j]; j += 1
-                        if s.vaddr + s.memSize <= pStart { continue }
-                        covering += 1
-                        if s.isWritable { writable = true }
-                        if s.vaddr <= pStart && s.vaddr + UInt64(s.fileSize) >= pEnd { direct = s.offset + Int(pStart - s.vaddr) }
+                    while j < segs.count && segs[j].s.vaddr < pEnd {
+                        let sg = segs[j]; j += 1
+                        if sg.s.vaddr + sg.s.memSize <= pStart { continue }
+                        over.append(sg)
+                        if sg.s.isWritable { writable = true }
+                        if sg.s.vaddr <= pStart && sg.s.vaddr + UInt64(sg.s.fileSize) >= pEnd { direct = sg.s.offset + Int(pStart - sg.s.vaddr) }
                     }
                     let bytes: UnsafeRawBufferPointer
                     var assembled = false
-                    if let d = direct, covering == 1 {
+                    if let d = direct, over.count == 1 {
                         bytes = UnsafeRawBufferPointer(start: file.baseAddress! + d, count: pageSize)
                     } else {
-                        page.initializeMemory(as: UInt8.self, repeating: 0)
-                        var k = max(first - 1, 0)
-                        while k < segs.count && segs[k].vaddr < pEnd {
-                            let s = segs[k]; k += 1
-                            let fEnd = s.vaddr + UInt64(s.fileSize)
-                            let lo = max(pStart, s.vaddr), hi = min(pEnd, fEnd)
-                            guard lo < hi else { continue }
-                            let src = s.offset + Int(lo - s.vaddr)
-                            for i in 0..<Int(hi - lo) { page[Int(lo - pStart) + i] = file[src + i] }
-                        }
-                        bytes = UnsafeRawBufferPointer(page)
+                        if pageBuffer == nil { pageBuffer = .allocate(byteCount: pageSize, alignment: 16) }
+                        assemble(file, over, pStart: pStart, ps: ps, into: pageBuffer!)
+                        bytes = UnsafeRawBufferPointer(pageBuffer!)
                         assembled = true
                     }
                     var cls = writable ? result.writable : result.readOnly
@@ -119,8 +189,11 @@ public enum PageMeasure {
                     for c in index[key] ?? [] {
                         let rep = reps[c]
                         let same: Bool
-                        if let p = rep.page {
-                            same = p.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, pageSize) == 0 }
+                        if let at = rep.assembled {
+                            if otherBuffer == nil { otherBuffer = .allocate(byteCount: pageSize, alignment: 16) }
+                            let rs = layouts[rep.image].segs.filter { $0.s.vaddr < at + ps && $0.s.vaddr + $0.s.memSize > at }
+                            images[rep.image].bytes.withUnsafeBufferPointer { assemble($0, rs, pStart: at, ps: ps, into: otherBuffer!) }
+                            same = memcmp(otherBuffer!.baseAddress!, bytes.baseAddress!, pageSize) == 0
                         } else {
                             same = images[rep.image].bytes.withUnsafeBytes { memcmp($0.baseAddress! + rep.offset, bytes.baseAddress!, pageSize) == 0 }
                         }
@@ -128,7 +201,7 @@ public enum PageMeasure {
                     }
                     if let c = found { counts[c] += 1; continue }
                     index[key, default: []].append(reps.count)
-                    if assembled || direct == nil { reps.append((img, [UInt8](bytes), 0)) } else { reps.append((img, nil, direct!)) }
+                    if assembled { reps.append((img, pStart, 0)) } else { reps.append((img, nil, direct!)) }
                     counts.append(1)
                     repWritable.append(writable)
                 }
@@ -181,25 +254,9 @@ public enum PageMeasure {
         try paths.map { p in try ELFExecutable(bytes: try readFile(p), file: p) }
     }
 
-    /// The bytes of file `path`, read straight into an array (no `Data` copy).
+    /// The bytes of file `path` (`InputFile.read`: a regular file, checked before `open`, of
+    /// at most 256 MiB).
     static func readFile(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw SpacerError.noInput(path: path) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw SpacerError.noInput(path: path) }
-        let size = Int(st.st_size)
-        var failed = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, n in
-            var done = 0
-            while done < size {
-                let r = read(fd, buf.baseAddress! + done, size - done)
-                if r <= 0 { failed = r < 0; break }
-                done += r
-            }
-            n = done
-        }
-        if failed || bytes.count != size { throw SpacerError.io(path: path, underlying: "cannot read the whole file") }
-        return bytes
+        try InputFile.read(path)
     }
 }

@@ -21,9 +21,9 @@ public struct RunConfiguration: Sendable, Hashable, Codable {
     /// says otherwise, in one strategy's whole run); finite, in `timeLimits`.
     public var timeLimit: Double = 10
 
-    /// Supported page sizes: powers of two from 4 KiB to 1 GiB (page keys pack in-page offsets
-    /// into 32 bits; 1 GiB is the largest x86-64 page).
-    public static let pageSizes: ClosedRange<Int> = 4096...(1 << 30)
+    /// Supported page sizes for placement: powers of two from 4 KiB to 256 MiB
+    /// (`AddressMap.maxPlacementPageSize`: every address zone but code is 256 MiB long).
+    public static let pageSizes: ClosedRange<Int> = 4096...AddressMap.maxPlacementPageSize
     /// KSM's cap: at least 2 (the kernel's minimum), at most 2^31.
     public static let maxPageSharingRange: ClosedRange<Int> = 2...(1 << 31)
     /// Solver time limits: 0 s (heuristics only) to one day.
@@ -49,10 +49,15 @@ public struct RunConfiguration: Sendable, Hashable, Codable {
         try Self.checkSeconds(timeLimit, option: "--time-limit")
     }
 
-    /// - Throws: `.usage` unless `n` is a power of two in `pageSizes`.
-    public static func checkPageSize(_ n: Int, option: String) throws {
-        guard pageSizes.contains(n), n & (n - 1) == 0 else {
-            throw SpacerError.usage("\(option) must be a power of two from 4096 to 2^30 (1073741824), found \(n)")
+    /// - Parameter max: the largest size allowed (`measure`, which places nothing, takes 2^30).
+    /// - Throws: `.usage` unless `n` is a power of two from 4096 to `max` (for placement,
+    ///   `AddressMap.pageSizeProblem`, the one rule the simulator applies too).
+    public static func checkPageSize(_ n: Int, option: String, max: Int = AddressMap.maxPlacementPageSize) throws {
+        if max == AddressMap.maxPlacementPageSize, let problem = AddressMap.pageSizeProblem(n) {
+            throw SpacerError.usage(problem.replacingOccurrences(of: "--page-size", with: option))
+        }
+        guard n >= 4096, n <= max, n & (n - 1) == 0 else {
+            throw SpacerError.usage("\(option) must be a power of two from 4096 to \(max), found \(n)")
         }
     }
 

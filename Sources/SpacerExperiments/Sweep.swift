@@ -36,8 +36,8 @@ public enum SweepTable {
     public struct File: Sendable {
         /// Data rows (header excluded), each `columns.count` fields.
         public var rows: [[String]]
-        /// Whether an unterminated last line was dropped while reading.
-        public var droppedTruncated = false
+        /// The line of an unterminated last row that was dropped (`CSVReader.UnterminatedLast`).
+        public var droppedLine: Int? = nil
     }
 
     /// The identity string of `row` (fields joined by U+0001).
@@ -83,25 +83,15 @@ public enum SweepTable {
     }
 
     /// Reads a sweep CSV.
-    /// - Parameter dropUnterminated: drop (rather than refuse) a last line with no newline, as a
-    ///   resumed sweep does with a checkpoint cut by a crash; `merge` refuses it.
     /// - Returns: the rows, and whether an unterminated last line was dropped.
     /// - Throws: `.noInput` when missing; `.data` naming the file and line when the header is not
-    ///   exactly `columns`, a row has another number of fields, or (unless `dropUnterminated`) the
-    ///   last line has no newline (a row truncated by a crash or a copy: `11.576` cut to `1`).
-    public static func read(_ path: String, dropUnterminated: Bool = false) throws -> File {
-        var text = try FileIO.readText(path)
-        var dropped = false
-        if !text.isEmpty && !text.hasSuffix("\n") {
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
-            guard dropUnterminated else {
-                throw SpacerError.data(file: path, location: "\(lines)", expected: "a row ending in a newline", found: "a truncated last line")
-            }
-            if let cut = text.lastIndex(of: "\n") { text = String(text[...cut]) } else { text = "" }
-            dropped = true
-        }
-        let csv = try CSVReader(text: text, file: path)
-        guard let header = csv.records.first else { return File(rows: [], droppedTruncated: dropped) }
+    ///   exactly `columns` or a row has another number of fields.
+    ///   With `unterminated: .refuse` (the default, `merge`), `.data` at the line of a last row
+    ///   with no line break; `.drop` (a resumed sweep) drops that row instead (`droppedLine`).
+    public static func read(_ path: String, unterminated: CSVReader.UnterminatedLast = .refuse) throws -> File {
+        var csv = try CSVReader(text: FileIO.readText(path), file: path)
+        let dropped = try csv.apply(unterminated, file: path)
+        guard let header = csv.records.first else { return File(rows: [], droppedLine: dropped) }
         guard header.fields == columns else {
             throw SpacerError.data(file: path, location: "\(header.line)", expected: "the sweep header (\(columns.count) columns: \(columns.prefix(3).joined(separator: ","))…\(columns.suffix(3).joined(separator: ",")); write to a new --out for another schema)",
                                    found: "\(header.fields.count) columns: \(header.fields.prefix(3).joined(separator: ","))…")
@@ -113,7 +103,7 @@ public enum SweepTable {
             }
             rows.append(r.fields)
         }
-        return File(rows: rows, droppedTruncated: dropped)
+        return File(rows: rows, droppedLine: dropped)
     }
 
     /// Joins sweep files: one row per identity (the first file that has it wins), sorted.
@@ -151,7 +141,7 @@ public struct SweepGrid: Sendable {
     public var sources: [SweepSource]
     /// The strategies (`StrategySpec.parseList`).
     public var strategies: [StrategySpec]
-    /// Page sizes in bytes (powers of two, 4096 … 2^30).
+    /// Page sizes in bytes (powers of two, 4096 … 2^28, `AddressMap.maxPlacementPageSize`).
     public var pageSizes: [Int] = [4096]
     /// Instances per image; nil: as the preset or workload says.
     public var instances: [Int?] = [nil]
@@ -308,8 +298,8 @@ public final class SweepRunner: @unchecked Sendable {
         public var remaining: Int
         /// Rows in the output now.
         public var rows: Int
-        /// Whether a truncated last line of the checkpoint was dropped.
-        public var droppedTruncated: Bool
+        /// The line of a truncated last row of the checkpoint that was dropped (and run again).
+        public var droppedLine: Int?
         /// Every input file read (tables and workloads), for the sidecar.
         public var inputs: [FileDigest]
         /// The grid record of this shard, for the sidecar.
@@ -321,7 +311,7 @@ public final class SweepRunner: @unchecked Sendable {
     ///   strategy or the simulator throws (rows finished before the error are written).
     public func run() throws -> Summary {
         var existing = SweepTable.File(rows: [])
-        if FileManager.default.fileExists(atPath: output) { existing = try SweepTable.read(output, dropUnterminated: true) }
+        if FileManager.default.fileExists(atPath: output) { existing = try SweepTable.read(output, unterminated: .drop) }
         var byKey: [String: Int] = [:]
         for (i, r) in existing.rows.enumerated() { byKey[SweepTable.key(r)] = i }
         let points = grid.points
@@ -406,7 +396,7 @@ public final class SweepRunner: @unchecked Sendable {
         let record = SweepGridRecord(cells: points.count, shards: shard.1, shard: shard.0,
                                      shardCells: mine.map { SweepTable.identityValues(identity($0)) })
         return Summary(ran: done, skipped: skipped, stale: stale, remaining: remaining, rows: rows.count,
-                       droppedTruncated: existing.droppedTruncated, inputs: inputs, record: record)
+                       droppedLine: existing.droppedLine, inputs: inputs, record: record)
     }
 
     /// The CSV text of every row so far, sorted.

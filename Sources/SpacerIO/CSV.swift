@@ -8,7 +8,15 @@ import SpacerCore
 /// and blank lines are skipped.
 public struct CSVReader {
     /// One record: its fields and the 1-based line on which it starts.
-    public struct Record { public var fields: [String]; public var line: Int }
+    public struct Record {
+        public var fields: [String]
+        public var line: Int
+        /// Whether the record ends with a line break (LF or CRLF). Only the last record of a
+        /// file can lack one: a file cut short by an interrupted write ends that way, possibly
+        /// inside a field (`11.576` cut to `1`), so readers of files that are appended or
+        /// rewritten (sweep checkpoints, `merge` inputs) refuse or drop it (`unterminatedLast`).
+        public var terminated: Bool = true
+    }
 
     public private(set) var records: [Record] = []
     public private(set) var comments: [String] = []
@@ -45,6 +53,7 @@ public struct CSVReader {
             if bytes[i] == lf { i += 1; line += 1; continue }
             if bytes[i] == cr && i + 1 < n && bytes[i + 1] == lf { i += 2; line += 1; continue }
             let startLine = line
+            var terminated = true
             var fields: [String] = []
             var col = 1
             while true {
@@ -82,10 +91,42 @@ public struct CSVReader {
                 col += 1
                 if i < n && bytes[i] == comma { i += 1; continue }
                 if i < n && bytes[i] == cr { i += 1 }
-                if i < n && bytes[i] == lf { i += 1; line += 1 }
+                if i < n && bytes[i] == lf { i += 1; line += 1; terminated = true } else { terminated = false }
                 break
             }
-            records.append(Record(fields: fields, line: startLine))
+            records.append(Record(fields: fields, line: startLine, terminated: terminated))
+        }
+    }
+}
+
+extension CSVReader {
+    /// What a reader does with a last record that has no line break after it.
+    public enum UnterminatedLast: Sendable {
+        /// Keep it (table and workload CSV: a hand-written file often lacks the last line break;
+        /// the row is kept only because every field is then validated, so a row cut inside a
+        /// field is accepted only when what is left still parses completely).
+        case accept
+        /// Refuse the file: `SpacerError.data` naming the file and the line (`merge` inputs).
+        case refuse
+        /// Drop the record (a resumed sweep's checkpoint: the row is run again).
+        case drop
+    }
+
+    /// Applies `policy` to the last record.
+    /// - Returns: the line of a dropped record, or nil.
+    /// - Throws: with `.refuse`, `SpacerError.data` at the record's line: "expected a last row
+    ///   ending in a line break (a file cut short?), found an unterminated row of N fields".
+    @discardableResult
+    public mutating func apply(_ policy: UnterminatedLast, file: String) throws -> Int? {
+        guard let last = records.last, !last.terminated else { return nil }
+        switch policy {
+        case .accept: return nil
+        case .refuse:
+            throw SpacerError.data(file: file, location: "\(last.line)", expected: "a last row ending in a line break (a file cut short?)",
+                                   found: "an unterminated row of \(last.fields.count) field\(last.fields.count == 1 ? "" : "s")")
+        case .drop:
+            records.removeLast()
+            return last.line
         }
     }
 }
@@ -105,8 +146,10 @@ public func csvField(_ s: String) -> String {
 
 /// Reads and writes whole files: gzip by content (magic bytes 1f 8b), atomic writes.
 public enum FileIO {
-    /// The file's bytes, gunzipped if they are gzip.
-    /// - Throws: `.noInput` if the file cannot be opened; `.data` for a corrupt gzip stream.
+    /// The file's bytes, gunzipped if they are gzip. Unlike the ELF readers (`InputFile.read`),
+    /// a FIFO is read (`--tables <(zcat t.csv.gz)`), up to `maxInputBytes`.
+    /// - Throws: `.noInput` if the file cannot be opened; `.data` for more than `maxInputBytes`
+    ///   or a corrupt gzip stream.
     public static func read(_ path: String) throws -> Data {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
@@ -122,10 +165,10 @@ public enum FileIO {
         return try decode(data, file: path)
     }
 
-    /// The most bytes an input file may hold, before and after gzip decompression (256 MiB; the
-    /// real SQLite tables are under 2 MiB). Keeps a hostile or mistaken input (a gzip bomb,
-    /// `/dev/zero`) from exhausting memory.
-    public static let maxInputBytes = 1 << 28
+    /// The most bytes an input file may hold, before and after gzip decompression (256 MiB,
+    /// `InputFile.maxInputBytes`, the limit every reader shares; the real SQLite tables are under
+    /// 2 MiB). Keeps a hostile or mistaken input (a gzip bomb, `/dev/zero`) from exhausting memory.
+    public static let maxInputBytes = InputFile.maxInputBytes
 
     /// The file as UTF-8 text (gunzipped if needed).
     /// - Throws: as `read`, plus `.data` if the bytes are not UTF-8.
@@ -201,7 +244,7 @@ public enum FileIO {
                 let dir = (f.path as NSString).deletingLastPathComponent
                 if !dir.isEmpty {
                     do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                        throw SpacerError.cantCreate(path: dir, reason: "cannot create the folder: \(error.localizedDescription)")
+                        throw SpacerError.cantCreate(path: dir, reason: "cannot create output: cannot create the folder: \(error.localizedDescription)")
                     }
                 }
                 removeStaleTemporaries(of: f.path)
@@ -226,8 +269,8 @@ public enum FileIO {
     /// path is refused. Standard output is not a path: commands write to it directly.
     /// - Throws: `.cantCreate` (exit 73) naming the path and what it is.
     public static func checkOutputPath(_ path: String) throws {
-        guard !path.isEmpty else { throw SpacerError.cantCreate(path: "''", reason: "an empty output path") }
-        guard !path.hasSuffix("/") else { throw SpacerError.cantCreate(path: path, reason: "an output file path, not a folder") }
+        guard !path.isEmpty else { throw SpacerError.cantCreate(path: "''", reason: "cannot create output: an empty output path") }
+        guard !path.hasSuffix("/") else { throw SpacerError.cantCreate(path: path, reason: "cannot create output: expected an output file path, not a folder") }
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         let kind: String
@@ -240,7 +283,7 @@ public enum FileIO {
         case S_IFSOCK: kind = "a socket"
         default: kind = "not a regular file"
         }
-        throw SpacerError.cantCreate(path: path, reason: "is \(kind); outputs replace regular files only (write to standard output, or pick a file path)")
+        throw SpacerError.cantCreate(path: path, reason: "cannot create output: it is \(kind); outputs replace regular files only (write to standard output, or pick a file path)")
     }
 
     /// `.NAME.tmp-PID` beside `path`.
@@ -267,7 +310,7 @@ public enum FileIO {
         unlink(tmp)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw SpacerError.cantCreate(path: path, reason: "cannot create \(tmp): \(String(cString: strerror(errno)))")
+            throw SpacerError.cantCreate(path: path, reason: "cannot create output: cannot create \(tmp): \(String(cString: strerror(errno)))")
         }
         var failure: String? = nil
         data.withUnsafeBytes { (b: UnsafeRawBufferPointer) in

@@ -31,8 +31,14 @@ public enum TableCSV {
     ///   missing required or unknown column, a row with the wrong number of fields, a size that is
     ///   not a whole number from 1 to `TableEntry.maxSize`, an alignment that is not a power of two
     ///   up to `TableEntry.maxAlign`, two relocation fields of one row that overlap, an empty
-    ///   hash on a non-bss row, an unknown kind, binding or relocation type, a relocation whose
-    ///   field lies outside its entry, two rows for one symbol of a table, or no rows at all.
+    ///   hash on a non-bss row, a hash that is not hexadecimal (hashes are normalised to lower
+    ///   case), an unknown kind, binding or relocation type, a relocation whose field lies outside
+    ///   its entry, two rows for one symbol of a table, or no rows at all.
+    ///
+    /// A last row with no line break after it is accepted (`CSVReader.UnterminatedLast.accept`):
+    /// every field is validated, so a row cut short is accepted only if what is left still
+    /// parses completely (a row cut inside its last field can then differ from the intended one;
+    /// files that are rewritten by the tool, sweep checkpoints, refuse or drop such a row).
     public static func parse(_ text: String, file: String) throws -> [FunctionTable] {
         try parseWithLines(text, file: file).map(\.table)
     }
@@ -82,10 +88,16 @@ public enum TableCSV {
             guard let align = Int(alignText), align >= 1, align <= TableEntry.maxAlign, align & (align - 1) == 0 else {
                 throw SpacerError.data(file: file, location: loc("align"), expected: "an alignment in bytes, a power of two from 1 to \(TableEntry.maxAlign)", found: "'\(alignText)'")
             }
-            let hash = field("hash")!
+            var hash = field("hash")!
             if hash.isEmpty && kind != .bss {
                 throw SpacerError.data(file: file, location: loc("hash"), expected: "a body hash", found: "an empty field")
             }
+            // Hex digits, compared case-insensitively: normalised to lower case here, so that `A1`
+            // and `a1` are one body (issue 11 item 12).
+            if hash.utf8.contains(where: { !(($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46)) }) {
+                throw SpacerError.data(file: file, location: loc("hash"), expected: "a body hash of hexadecimal digits (0-9, a-f)", found: "'\(hash)'")
+            }
+            if hash.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x46 }) { hash = hash.lowercased() }
             let bindText = field("binding") ?? ""
             guard let binding = bindText.isEmpty ? Binding.global : Binding(rawValue: bindText) else {
                 throw SpacerError.data(file: file, location: loc("binding"), expected: "binding global, local or weak", found: "'\(bindText)'")
@@ -223,7 +235,8 @@ public enum WorkloadCSV {
         try parse(FileIO.readText(path), file: path)
     }
 
-    /// Parses workload rows from CSV text, naming `file` in errors; see `read(path:)`.
+    /// Parses workload rows from CSV text, naming `file` in errors; see `read(path:)`. A last row
+    /// with no line break is accepted when it parses completely (as for `TableCSV.parse`).
     public static func parse(_ text: String, file: String) throws -> [WorkloadRow] {
         let csv = try CSVReader(text: text, file: file)
         guard let header = csv.records.first else {

@@ -80,14 +80,15 @@ public enum Simulator {
     ///     are counted (for comparing one address zone with `measure --range`); the lower bound
     ///     still covers the whole workload.
     /// - Returns: every metric of docs/design.md §4 except timing and solver status.
-    /// - Throws: `SpacerError.internalInvariant` listing the layout's problems when it is
-    ///   infeasible (overlap, misalignment, a piece outside the mapped regions …).
+    /// - Throws: `SpacerError.usage` for a page size outside 4096…2^28 (`AddressMap.pageSizeProblem`);
+    ///   `.data` naming the image and zone when a piece lies outside the zones its kind may use
+    ///   (`LayoutCheck.zoneError`: the layout overflows its zone); `.internalInvariant` listing
+    ///   the layout's problems when it is otherwise infeasible (overlap, misalignment, a piece
+    ///   outside the mapped regions …).
     /// - Complexity: O(P + R + E log E) per image for P mapped pages, R relocations, E pieces.
     public static func simulate(_ workload: Workload, layouts: [ImageLayout], options: SimulationOptions,
                                 allowRemoval: Bool = false, pageRanges: [Range<UInt64>] = []) throws -> Metrics {
-        guard options.pageSize >= 4096, options.pageSize <= 1 << 30, options.pageSize & (options.pageSize - 1) == 0 else {
-            throw SpacerError.usage("page size must be a power of two from 4096 to 2^30, found \(options.pageSize)")
-        }
+        if let problem = AddressMap.pageSizeProblem(options.pageSize) { throw SpacerError.usage(problem) }
         guard layouts.count == workload.images.count else {
             throw SpacerError.internalInvariant("infeasible layout:\n  \(layouts.count) layouts for \(workload.images.count) images")
         }
@@ -102,6 +103,9 @@ public enum Simulator {
         // is found; the check goes on to list up to 20 problems).
         for (i, image) in workload.images.enumerated() where problems.count < 20 {
             let pieces = LayoutCheck.pieces(workload: workload, image: i, layout: layouts[i])
+            // A layout that runs out of its zone is the workload's size meeting the strategy's
+            // rule (a data error naming image and zone), not a bug.
+            if let e = LayoutCheck.zoneError(workload: workload, image: i, pieces: pieces, pageSize: ps) { throw e }
             let redirects = layouts[i].redirects.sorted()
             problems += LayoutCheck.problems(workload: workload, image: i, layout: layouts[i], pieces: pieces, redirects: redirects,
                                              pageSize: ps, allowRemoval: allowRemoval, limit: 20 - problems.count)

@@ -58,6 +58,14 @@ import SpacerStrategies
              status: 65, message: "t.csv:2:5: expected an alignment in bytes, a power of two from 1 to 1073741824, found '3'"),
         Case(name: "empty hash", files: ["t.csv": table("lib,1,f1,100,16,\n")], tables: ["t.csv"],
              status: 65, message: "t.csv:2:6: expected a body hash, found an empty field"),
+        // Issue 11 item 12: a hash is hex digits (compared case-insensitively).
+        Case(name: "hash not hexadecimal", files: ["t.csv": table("lib,1,f1,100,16,xyz\n")], tables: ["t.csv"],
+             status: 65, message: "t.csv:2:6: expected a body hash of hexadecimal digits (0-9, a-f), found 'xyz'"),
+        // Issue 11 item 6: a layout past its address zone is a data error naming image and zone.
+        Case(name: "functions aligned to 1 GiB overflow the code zone",
+             files: ["g.csv": table("lib,1,f1,100,1073741824,a1\nlib,1,f2,100,1073741824,a2\n"), "wg.csv": Array("image,library,version\ni1,lib,1\n".utf8)],
+             tables: ["g.csv"], workload: "wg.csv", status: 65,
+             message: "image i1: expected every function inside the code zone 0x100000-0x40000000 (the strategy's layout overflows its zone), found lib 1 f1 at 0x40000000-0x40000064"),
         Case(name: "unterminated quote", files: ["t.csv": table("lib,1,\"f1,100,16,aa\n")], tables: ["t.csv"],
              status: 65, message: "t.csv:2:3: expected a closing quote, found end of file"),
         Case(name: "quote inside a field", files: ["t.csv": table("lib,1,f\"1,100,16,aa\n")], tables: ["t.csv"],

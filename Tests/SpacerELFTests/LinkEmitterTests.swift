@@ -83,7 +83,7 @@ import SpacerStrategies
         for zone in [AddressMap.codeBase..<AddressMap.trampolineBase, AddressMap.trampolineBase..<AddressMap.rodataBase,
                      AddressMap.rodataBase..<AddressMap.writableBase, AddressMap.writableBase..<LinkEmitter.hostBase] {
             let m = try Simulator.simulate(w, layouts: layouts, options: SimulationOptions(), pageRanges: [zone])
-            let r = PageMeasure.measure(binaries, ranges: [zone])
+            let r = try PageMeasure.measure(binaries, ranges: [zone])
             #expect(m.totalPages == r.all.totalPages && m.frames == r.all.frames && m.pagesSharing == r.all.pagesSharing,
                     "\(strategy) zone \(zone): predicted \(m.totalPages) pages \(m.frames) frames, measured \(r.all.totalPages) / \(r.all.frames)")
         }
@@ -106,7 +106,7 @@ import SpacerStrategies
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/reference/measure_pages.py").path
         let py = try s.run(python, [script, s.path("n1"), s.path("n2")]).split(separator: "\n")[1].split(separator: ",")
-        let r = PageMeasure.measure([try ELFExecutable(bytes: s.bytes("n1"), file: "n1"), try ELFExecutable(bytes: s.bytes("n2"), file: "n2")])
+        let r = try PageMeasure.measure([try ELFExecutable(bytes: s.bytes("n1"), file: "n1"), try ELFExecutable(bytes: s.bytes("n2"), file: "n2")])
         #expect([r.all.totalPages, r.all.frames, r.all.pagesShared, r.all.pagesSharing, r.all.zeroPages].map(String.init) == [py[0], py[1], py[2], py[3], py[5]].map(String.init))
         #expect(r.all.totalPages > 100 && r.all.pagesShared > 0 && r.readOnly.totalPages + r.writable.totalPages == r.all.totalPages)
     }

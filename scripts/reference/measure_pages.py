@@ -3,7 +3,9 @@
 
 Not part of spacer-sim. Reads linked ELF64 executables, cuts every PT_LOAD segment into 4096-byte
 pages by virtual address (bytes no segment's file part covers are zero; a page is writable when a
-writable segment overlaps it), hashes each page with SHA-256 and counts, as `measure` does under
+writable segment overlaps it; where segments overlap, the later one in the program header table
+wins for every byte of its [p_vaddr, p_vaddr + p_memsz), its file bytes then zeros, as the kernel
+maps them), hashes each page with SHA-256 and counts, as `measure` does under
 KSM with max_page_sharing 256: total_pages, frames, pages_shared, pages_sharing, sharing_pct,
 zero_pages. Usage: measure_pages.py [--range LO-HI] ELF...
 """
@@ -30,9 +32,11 @@ def pages(path, ranges):
         for n in range(first, last + 1):
             page = content.setdefault(n, bytearray(PAGE))
             writable[n] = writable.get(n, False) or bool(p_flags & 2)
-            lo, hi = max(n * PAGE, p_vaddr), min((n + 1) * PAGE, p_vaddr + p_filesz)
-            if lo < hi:
-                page[lo - n * PAGE:hi - n * PAGE] = data[p_offset + lo - p_vaddr:p_offset + hi - p_vaddr]
+            lo, hi = max(n * PAGE, p_vaddr), min((n + 1) * PAGE, p_vaddr + p_memsz)
+            page[lo - n * PAGE:hi - n * PAGE] = bytes(hi - lo)  # this segment's zero tail replaces earlier bytes
+            fhi = min(hi, p_vaddr + p_filesz)
+            if lo < fhi:
+                page[lo - n * PAGE:fhi - n * PAGE] = data[p_offset + lo - p_vaddr:p_offset + fhi - p_vaddr]
     for n in sorted(content):
         if ranges and not any(a <= n * PAGE < b for a, b in ranges):
             continue
