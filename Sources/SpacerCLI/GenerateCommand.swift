@@ -40,9 +40,9 @@ struct GeneratorOptions: ParsableArguments {
     @Option(help: "Functions reverted to an earlier body per version, as a fraction.")
     var revertRate: Double?
 
-    @Option(help: "Function sizes: mean of ln(size in bytes) (default 5.1648 = ln 175, fitted to SQLite 3.50.4).")
+    @Option(help: "Function sizes: mean of ln(size in bytes) (0 to 19; default 5.0254, the maximum-likelihood fit to datasets/real/).")
     var sizeMu: Double?
-    @Option(help: "Function sizes: standard deviation of ln(size) (default 1.508).")
+    @Option(help: "Function sizes: standard deviation of ln(size) (0 to 4; default 1.4896).")
     var sizeSigma: Double?
     @Option(name: .customLong("fit-sizes"), parsing: .upToNextOption,
             help: ArgumentHelp("Fit the lognormal size model (maximum likelihood) to the functions of these table files or folders instead.", valueName: "path"))

@@ -66,7 +66,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Overall change rates of the presets (generate --change-rate; default: the preset's).", valueName: "list"))
     var changeRates: String?
 
-    @Option(help: ArgumentHelp("Seeds (generator and strategies).", valueName: "list"))
+    @Option(help: ArgumentHelp("Seeds of the generator (no strategy makes a random choice).", valueName: "list"))
     var seeds = "1"
 
     @Option(help: ArgumentHelp("Dedup models: ksm, loader.", valueName: "list"))
@@ -81,7 +81,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds a solver may spend per sub-problem: finite, 0 to 86400.", valueName: "seconds"))
     var timeLimit: Double = 10
 
-    @Option(name: [.short, .customLong("out")], help: ArgumentHelp("Output CSV, rewritten atomically as runs finish; a provenance sidecar PATH.json records the command, inputs, shard and grid (default: notebooks-out/sweep.csv).", valueName: "path"))
+    @Option(name: [.short, .customLong("out")], help: ArgumentHelp("Output CSV, rewritten atomically as runs finish; a provenance sidecar PATH.json records the command, inputs, shard and grid.", valueName: "path"))
     var out = "notebooks-out/sweep.csv"
 
     @Option(help: ArgumentHelp("Also print the rows on standard output at the end: table, csv or json.", valueName: "format"))
@@ -102,7 +102,7 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "Print the number of runs this command would do (and how many rows are current or stale), then stop; writes nothing.")
     var dryRun = false
 
-    @Flag(help: "Run a grid of more than 1,000,000 cells.")
+    @Flag(help: "Run a grid of more than 1,000,000 cells, or a preset dataset of more than 10^9 generator steps.")
     var force = false
 
     func validate() throws {
@@ -119,7 +119,7 @@ struct SweepCommand: ParsableCommand {
                     if let r { c.setChangeRate(r) }
                     let cost = c.expectedCost
                     if cost.work > SynthConfig.maxWorkWithoutForce {
-                        throw ValidationError(String(format: "preset %@ at %d versions, change rate %.3g would take about %.3g generator steps per dataset (more than 1e9); narrow --versions/--change-rates or pass --force", p.name, c.versions, c.changeRate, cost.work))
+                        throw ValidationError(String(format: "preset %@ at %d versions, change rate %.3g would take about %.3g generator steps per dataset (more than 1e9; inf: the history grows without bound); narrow --versions/--change-rates or pass --force", p.name, c.versions, c.changeRate, cost.work))
                     }
                 } }
             }

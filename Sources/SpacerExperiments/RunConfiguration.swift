@@ -57,7 +57,7 @@ public struct RunConfiguration: Sendable, Hashable, Codable {
             throw SpacerError.usage(problem.replacingOccurrences(of: "--page-size", with: option))
         }
         guard n >= 4096, n <= max, n & (n - 1) == 0 else {
-            throw SpacerError.usage("\(option) must be a power of two from 4096 to \(max), found \(n)")
+            throw SpacerError.usage("\(option) must be a power of two from 4096 to 2^\(max.trailingZeroBitCount), found \(n)")
         }
     }
 

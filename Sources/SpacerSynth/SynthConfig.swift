@@ -147,7 +147,7 @@ public struct SynthConfig: Sendable, Hashable {
 
     /// Provenance lines written at the top of the generated table CSV.
     public var provenance: [String] {
-        ["synthetic function tables from spacer-sim generate (not measured; README, \"generate\")",
+        ["synthetic function tables from spacer-sim generate (not measured; docs/cli.md, \"generate\")",
          "libraries=\(names.joined(separator: " ")) functions=\(functions) versions=\(versions) seed=\(seed) change_rate=\(changeRate)",
          "rates: \(rates.description)",
          "function sizes: \(sizes)",

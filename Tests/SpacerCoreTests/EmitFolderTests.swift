@@ -49,7 +49,7 @@ import SpacerCore
         ]
         for (path, why) in cases {
             #expect(EmitFolder.refusal(path, currentDirectory: cwd) == why, "\(path)")
-            #expect(throws: SpacerError.io(path: path.isEmpty ? "''" : path, underlying: "cannot emit here: \(why)")) {
+            #expect(throws: SpacerError.cantCreate(path: path.isEmpty ? "''" : path, reason: "cannot emit here: \(why)")) {
                 try EmitFolder.write(Self.files(["a.o"]), to: path, currentDirectory: cwd)
             }
         }
