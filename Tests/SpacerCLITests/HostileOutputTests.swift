@@ -60,9 +60,22 @@ import SpacerIO
     /// `> /dev/full`: every command that writes to standard output exits 74 with a message.
     @Test func fullStandardOutputIsAnError() throws {
         let d = try inputs()
-        for args in [["compare", "--tables", "t.csv", "--workload", "w.csv", "--strategies", "default", "--format", "csv", "--no-csv"],
-                     ["strategies"], ["place", "--tables", "t.csv", "--workload", "w.csv", "--strategy", "default"],
-                     ["generate", "--preset", "small", "-o", "g/small", "--format", "csv"]] {
+        var commands = [["compare", "--tables", "t.csv", "--workload", "w.csv", "--strategies", "default", "--format", "csv", "--no-csv"],
+                        ["strategies"], ["place", "--tables", "t.csv", "--workload", "w.csv", "--strategy", "default"],
+                        ["generate", "--preset", "small", "-o", "g/small", "--format", "csv"]]
+        // extract (it crashed on `try!` before) and measure, on an object and executable gcc makes.
+        try "int a(int x){return x+1;}\nint main(void){return a(1);}\n".write(to: d.appendingPathComponent("m.c"), atomically: true, encoding: .utf8)
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: "/bin/sh")
+        cc.arguments = ["-c", "gcc -O2 -ffunction-sections -c m.c -o m.o && gcc -static -o m.elf m.o"]
+        cc.currentDirectoryURL = d
+        try cc.run(); cc.waitUntilExit()
+        if cc.terminationStatus == 0 {
+            commands += [["extract", "--library", "m", "--library-version", "1", "m.o"], ["measure", "m.elf"]]
+        } else {
+            print("HostileOutputTests: SKIPPED extract and measure to /dev/full: gcc could not build the objects")
+        }
+        for args in commands {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: CLI.binary)
             p.arguments = args
