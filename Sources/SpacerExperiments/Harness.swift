@@ -32,6 +32,7 @@ public struct RunResult: Sendable {
     /// For a run scored from a layout file (`Harness.score`): the `strategy` and `params`
     /// columns as the file records them; nil: from `spec`.
     public var recordedStrategy: String? = nil
+    /// The `params` column a layout file records (`Harness.score`); nil: from `spec`.
     public var recordedParams: String? = nil
     /// The `strategy` column: the registry name (or the name a layout file records).
     public var strategy: String { recordedStrategy ?? spec.name }

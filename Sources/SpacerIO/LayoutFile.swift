@@ -18,8 +18,9 @@ public struct LayoutFileHeader: Sendable, Hashable {
     public var solverStatus: SolverStatus
     /// Unit of the strategy's own model (`pages`, `bytes`), empty without a model.
     public var solverUnit: String
-    /// The model's objective and proven bound, in `solverUnit`; nil without a model.
+    /// The model's objective for the returned layouts, in `solverUnit`; nil without a model.
     public var solverObjective: Int?
+    /// The lower bound the strategy proved on its model, in `solverUnit`; nil without a model.
     public var solverBound: Int?
     /// The workload path the layouts were made for, as given (informational; `score` uses it
     /// when `--workload` is not given). Empty when unknown.
@@ -27,6 +28,8 @@ public struct LayoutFileHeader: Sendable, Hashable {
     /// The table paths, space-separated, as given (informational; `score`'s default `--tables`).
     public var tables: String
 
+    /// A header with the given values; the solver fields default to a heuristic's (`ok`, no
+    /// model) and the informational paths to empty.
     public init(strategy: String, params: String, pageSize: Int, removesEntries: Bool, solverStatus: SolverStatus = .ok,
                 solverUnit: String = "", solverObjective: Int? = nil, solverBound: Int? = nil, workload: String = "", tables: String = "") {
         self.strategy = strategy; self.params = params; self.pageSize = pageSize; self.removesEntries = removesEntries

@@ -174,7 +174,7 @@ import SpacerTestSupport
 
     @Test func placeThenScoreGivesComparesRow() throws {
         let d = try CLI.tempDir()
-        let strategies = ["default", "dce", "spacer-delta", "bin-packing", "strip-packing"]
+        let strategies = StrategyRegistry.all.map { $0.name }
         let c = try CLI.run(["compare"] + Self.common + ["--strategies", strategies.joined(separator: ","), "--no-timings", "--format", "csv", "--no-csv"], cwd: CLI.root)
         #expect(c.status == 0, "\(c.err)")
         let expected = rows(c.out)
