@@ -50,6 +50,9 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Leave place_seconds empty so that outputs are byte-identical across runs.")
     var noTimings = false
 
+    @Option(help: ArgumentHelp("Write each strategy's layout to DIR/<label>.layout.csv (docs/formats.md, \"Layout file\"; the label made file-safe), for spacer-sim score.", valueName: "dir"))
+    var layoutsOut: String?
+
     func validate() throws {
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be from 1 to 64, found \(jobs)") }
         if let c = csvAlias { try checkedOutputPath(c) }
@@ -70,10 +73,11 @@ struct CompareCommand: ParsableCommand {
         let tty = isatty(2) != 0
         let progress: (@Sendable (String) -> Void)? = tty ? { @Sendable (s: String) in note("  " + s) } : nil
         let specs = try selection()
-        let results = try Harness.runAll(specs, workload: w, config: config, jobs: jobs, progress: progress) { done, label in
+        let results = try Harness.runAll(specs, workload: w, config: config, jobs: jobs, progress: progress, keepLayouts: layoutsOut != nil) { done, label in
             if tty { note("[\(done)/\(specs.count)] \(label) done") }
         }
         let reference = try Harness.defaultTotalPages(w, config: config, results: results)
+        if let dir = layoutsOut { try writeLayouts(results, to: dir, input: input, config: config) }
         let ctx = ResultSchema.Context(workload: input.workloadPath, tables: input.tablePaths.joined(separator: " "), config: config,
                                        seed: "", images: w.images.count, instances: w.totalInstances, timings: !noTimings,
                                        defaultTotalPages: reference, inputDigest: input.digest)
@@ -97,6 +101,27 @@ struct CompareCommand: ParsableCommand {
             if tty { note("wrote \(path) and \(path).json") }
         } else if let o = output.out, tty {
             note("wrote \(o) and \(o).json")
+        }
+    }
+
+    /// Writes one layout file per run into `dir` (created if missing): `<label>.layout.csv`,
+    /// the label made file-safe (`LayoutFile.fileSafe`).
+    /// - Throws: `.cantCreate` when `dir` exists and is not a folder, or a file path is refused.
+    func writeLayouts(_ results: [RunResult], to dir: String, input: ExperimentInputs, config: RunConfiguration) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw SpacerError.cantCreate(path: dir, reason: "--layouts-out must be a folder") }
+        } else {
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw SpacerError.cantCreate(path: dir, reason: "\(error.localizedDescription)")
+            }
+        }
+        let tool = "spacer-sim \(Tool.version) (\(Tool.commitLabel))"
+        for r in results {
+            guard let layouts = r.layouts else { continue }
+            let header = r.layoutHeader(pageSize: config.pageSize, workload: input.workloadPath, tables: input.tablePaths.joined(separator: " "))
+            let path = (dir as NSString).appendingPathComponent(LayoutFile.fileSafe(r.label) + ".layout.csv")
+            try FileIO.writeAtomically(LayoutFile.write(layouts, workload: input.workload, header: header, tool: tool), to: path)
         }
     }
 }

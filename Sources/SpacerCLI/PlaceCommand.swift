@@ -60,6 +60,9 @@ struct PlaceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write linker scripts, image objects and predictions here: a new or empty folder, or one spacer-sim emitted before (its .spacer-sim-emit marker); only files it wrote are replaced.", valueName: "dir"))
     var emitLd: String?
 
+    @Option(help: ArgumentHelp("Write the strategy's layout to this file (docs/formats.md, \"Layout file\"; atomically), for spacer-sim score.", valueName: "file"))
+    var layoutOut: String?
+
     static let zones: [(String, Range<UInt64>)] = [
         ("code", AddressMap.codeBase..<AddressMap.trampolineBase),
         ("trampolines", AddressMap.trampolineBase..<AddressMap.rodataBase),
@@ -71,6 +74,7 @@ struct PlaceCommand: ParsableCommand {
     func validate() throws {
         _ = try spec()
         for o in objects where !o.contains("@") || !o.contains("=") { throw ValidationError("--objects '\(o)': expected LIB@VERSION=PATH") }
+        if let l = layoutOut { try usage { do { try FileIO.checkOutputPath(l) } catch let e as SpacerError where e.exitCode == 73 { throw ValidationError("--layout-out: \(e)") } } }
     }
 
     /// The one strategy asked for, with `--param` applied.
@@ -123,6 +127,7 @@ struct PlaceCommand: ParsableCommand {
             if let inputs = try objectInputs(l, v) { libs["\(l)@\(v)"] = try LibraryObjects(library: l, version: v, inputs: inputs) }
         }
         var loaded: [FunctionTable]
+        var tablesUsed = tables.joined(separator: " ")       // recorded in a layout file
         if !tables.isEmpty {
             loaded = try Harness.loadTables(tables)
         } else if libs.count == pairs.count {
@@ -130,6 +135,7 @@ struct PlaceCommand: ParsableCommand {
         } else {
             guard let d = Harness.locate("datasets/real") else { throw SpacerError.noInput(path: "datasets/real (pass --tables or --objects)") }
             loaded = try Harness.loadTables([d])
+            tablesUsed = d
         }
         let w = try Workload(rows: rows, tables: loaded, source: workload)
         let spec = try spec()
@@ -151,6 +157,12 @@ struct PlaceCommand: ParsableCommand {
             predicted += [strategy, zone, r, String(w.images.count), String(m.totalPages), String(m.frames), String(m.pagesShared),
                           String(m.pagesSharing), String(format: "%.3f", m.sharingPct), String(m.zeroPages)].map(csvField).joined(separator: ",") + "\n"
             table += zone.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "  %11d  %6d  %12d  %13d  %9.1f\n", m.totalPages, m.frames, m.pagesShared, m.pagesSharing, m.sharingPct)
+        }
+        if let path = layoutOut {
+            let header = LayoutFileHeader(strategy: spec.name, params: spec.canonical, pageSize: pageSize, removesEntries: type.removesEntries,
+                                          solverStatus: result.status, solverUnit: result.objectiveUnit, solverObjective: result.objective,
+                                          solverBound: result.provenBound, workload: workload, tables: tablesUsed)
+            try FileIO.writeAtomically(LayoutFile.write(result.layouts, workload: w, header: header, tool: "spacer-sim \(Tool.version) (\(Tool.commitLabel))"), to: path)
         }
         try FileIO.writeStandardOutput("place: \(spec.label) on \(workload): \(w.images.count) images; predicted by the simulator (page \(pageSize) B, \(config.dedup.rawValue), xrefs \(config.xrefsLabel)):\n" + table)
         guard let dir = emitLd else { return }

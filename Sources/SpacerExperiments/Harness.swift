@@ -26,10 +26,31 @@ public struct RunResult: Sendable {
     /// The ground truth and the share of it this placement reaches, when asked for
     /// (`Harness.run(..., idealSharing: true)`; sweep's `ideal_sharing_pct`).
     public var bodySharing: Simulator.BodySharing? = nil
-    /// The registry name.
-    public var strategy: String { spec.name }
+    /// The layouts the strategy returned, one per image, when asked for
+    /// (`Harness.run(..., keepLayouts: true)`, for `compare --layouts-out`); nil otherwise.
+    public var layouts: [ImageLayout]? = nil
+    /// For a run scored from a layout file (`Harness.score`): the `strategy` and `params`
+    /// columns as the file records them; nil: from `spec`.
+    public var recordedStrategy: String? = nil
+    /// The `params` column a layout file records (`Harness.score`); nil: from `spec`.
+    public var recordedParams: String? = nil
+    /// The `strategy` column: the registry name (or the name a layout file records).
+    public var strategy: String { recordedStrategy ?? spec.name }
     /// The canonical `params` column.
-    public var params: String { spec.canonical }
+    public var params: String { recordedParams ?? spec.canonical }
+    /// The name with its non-default parameters, as `--strategies` takes it (a layout file's
+    /// strategy that is not registered: `name[params]`).
+    public var label: String {
+        guard let name = recordedStrategy, name != spec.name || params != spec.canonical else { return spec.label }
+        return params.isEmpty ? name : "\(name)[\(params)]"
+    }
+    /// What a layout file of this run records besides the layouts.
+    /// - Parameters: `workload`, `tables`: the paths as given (informational).
+    public func layoutHeader(pageSize: Int, workload: String, tables: String) -> LayoutFileHeader {
+        LayoutFileHeader(strategy: strategy, params: params, pageSize: pageSize, removesEntries: spec.type.removesEntries,
+                         solverStatus: status, solverUnit: solverUnit, solverObjective: solverObjective, solverBound: solverBound,
+                         workload: workload, tables: tables)
+    }
 }
 
 /// A workload with its tables, read from files, and the digests of every file read.
@@ -131,10 +152,12 @@ public enum Harness {
     /// - Parameters:
     ///   - seed: passed to the strategy's context (a sweep's generator seed).
     ///   - idealSharing: also measure `Simulator.bodySharing` (one more page walk).
+    ///   - keepLayouts: keep the strategy's layouts in `RunResult.layouts`.
     /// - Throws: what the strategy throws; `.internalInvariant` naming the strategy for an
     ///   infeasible layout.
     public static func run(_ spec: StrategySpec, workload: Workload, config: RunConfiguration, seed: UInt64 = 1,
-                           progress: (@Sendable (String) -> Void)? = nil, idealSharing: Bool = false) throws -> RunResult {
+                           progress: (@Sendable (String) -> Void)? = nil, idealSharing: Bool = false,
+                           keepLayouts: Bool = false) throws -> RunResult {
         let strategy = try spec.make()
         let clock = ContinuousClock()
         var result: PlacementResult!
@@ -151,6 +174,46 @@ public enum Harness {
         var run = RunResult(spec: spec, metrics: metrics, status: result.status, placeSeconds: secs,
                             solverObjective: result.objective, solverBound: result.provenBound, solverUnit: result.objectiveUnit)
         if idealSharing { run.bodySharing = Simulator.bodySharing(workload, layouts: result.layouts, options: options) }
+        if keepLayouts { run.layouts = result.layouts }
+        return run
+    }
+
+    /// The most layout problems `score` lists before it stops looking.
+    public static let scoreProblemLimit = 50
+
+    /// Scores layouts read from a layout file: checks them with the simulator's layout checks
+    /// (`LayoutCheck.problems`, removal allowed when the header says `removes_entries: true`),
+    /// simulates them under `config` and returns a row with the file's strategy and params,
+    /// solver status and solver columns as recorded, and `placeSeconds` 0 (nothing was placed;
+    /// write the row without timings).
+    /// - Parameter file: the layout file's name, for errors.
+    /// - Throws: `.data` naming the file and listing every problem (image, entry and problem; at
+    ///   most `scoreProblemLimit`) for an infeasible layout.
+    public static func score(_ layouts: [ImageLayout], header: LayoutFileHeader, file: String, workload: Workload,
+                             config: RunConfiguration) throws -> RunResult {
+        let problems = LayoutCheck.problems(workload: workload, layouts: layouts, pageSize: config.pageSize,
+                                            allowRemoval: header.removesEntries, limit: scoreProblemLimit)
+        guard problems.isEmpty else {
+            let count = problems.count >= scoreProblemLimit ? "at least \(scoreProblemLimit) problems (the first \(scoreProblemLimit) listed)"
+                : "\(problems.count) problem\(problems.count == 1 ? "" : "s")"
+            throw SpacerError.data(file: file, location: "", expected: "a feasible layout", found: "\(count):\n  " + problems.joined(separator: "\n  "))
+        }
+        let metrics: Metrics
+        do {
+            metrics = try Simulator.simulate(workload, layouts: layouts, options: config.simulation, allowRemoval: header.removesEntries)
+        } catch let SpacerError.internalInvariant(text) {
+            throw SpacerError.data(file: file, location: "", expected: "a feasible layout", found: text)
+        }
+        var given: [String: String] = [:]
+        for kv in header.params.split(separator: ";") {
+            let p = kv.split(separator: "=", maxSplits: 1).map(String.init)
+            if p.count == 2, given[p[0]] == nil { given[p[0]] = p[1] }
+        }
+        let spec = (try? StrategySpec(name: header.strategy, given: given)) ?? (try! StrategySpec(name: DefaultStrategy.name))
+        var run = RunResult(spec: spec, metrics: metrics, status: header.solverStatus, placeSeconds: 0,
+                            solverObjective: header.solverObjective, solverBound: header.solverBound, solverUnit: header.solverUnit)
+        run.recordedStrategy = header.strategy
+        run.recordedParams = header.params
         return run
     }
 
@@ -158,7 +221,7 @@ public enum Harness {
     /// `jobs` is. `done(k, label)` is called after each finished run (from any thread).
     /// - Throws: the first error in the given order.
     public static func runAll(_ specs: [StrategySpec], workload: Workload, config: RunConfiguration, jobs: Int,
-                              progress: (@Sendable (String) -> Void)? = nil,
+                              progress: (@Sendable (String) -> Void)? = nil, keepLayouts: Bool = false,
                               done: @escaping @Sendable (Int, String) -> Void = { _, _ in }) throws -> [RunResult] {
         final class Box: @unchecked Sendable {
             let lock = NSLock()
@@ -171,7 +234,7 @@ public enum Harness {
         queue.maxConcurrentOperationCount = max(1, jobs)
         for (i, spec) in specs.enumerated() {
             queue.addOperation {
-                let r = Result { try run(spec, workload: workload, config: config, progress: progress) }
+                let r = Result { try run(spec, workload: workload, config: config, progress: progress, keepLayouts: keepLayouts) }
                 box.lock.lock()
                 box.results[i] = r
                 box.finished += 1

@@ -84,7 +84,7 @@ public enum ResultSchema {
         let body: [[String]] = rows.map { r in
             let m = r.metrics
             let model = r.solverObjective.map { o in "\(o) / \(r.solverBound.map(String.init) ?? "-") \(r.solverUnit)" } ?? "-"
-            return [r.spec.label, String(m.frames), fmt(m.memoryMiB, 2), fmt(m.sharingPct, 1), fmt(m.fragmentationPct, 1),
+            return [r.label, String(m.frames), fmt(m.memoryMiB, 2), fmt(m.sharingPct, 1), fmt(m.fragmentationPct, 1),
                     String(m.imageBytes), fmt(m.gapPct, 1),
                     m.lowerBoundFrames > 0 ? fmt(Double(m.frames) / Double(m.lowerBoundFrames), 2) : "-",
                     c.defaultTotalPages > 0 ? fmt(Double(m.totalPages) / Double(c.defaultTotalPages), 2) : "-",
