@@ -14,9 +14,11 @@ public struct RunResult: Sendable {
     public var status: SolverStatus
     /// Wall seconds of `place` (not of scoring).
     public var placeSeconds: Double
-    /// The strategy's own model objective and proven bound, in `solverUnit` (nil: no model).
+    /// The strategy's own model objective, in `solverUnit` (nil: no model).
     public var solverObjective: Int? = nil
+    /// The lower bound the strategy proved on its objective, in `solverUnit` (nil: none).
     public var solverBound: Int? = nil
+    /// Unit of the solver columns (`pages`, `bytes`); empty without a model.
     public var solverUnit: String = ""
     /// 100 × (objective / bound − 1), nil without both.
     public var solverGapPct: Double? {

@@ -31,6 +31,7 @@ public struct FileDigest: Sendable, Hashable, Codable {
     /// Data rows, for outputs whose rows are counted (nil for inputs).
     public var rows: Int?
 
+    /// A digest record as given (`sha256` lower-case hex, `bytes` ≥ 0).
     public init(path: String, sha256: String, bytes: Int, rows: Int? = nil) {
         self.path = path; self.sha256 = sha256; self.bytes = bytes; self.rows = rows
     }
@@ -107,8 +108,11 @@ public struct Provenance: Sendable, Codable {
 
     /// The tool as recorded.
     public struct ToolRecord: Sendable, Codable, Hashable {
+        /// `Tool.version`.
         public var version: String
+        /// `Tool.commit`: 40 hex digits or `unknown`.
         public var commit: String
+        /// `Tool.dirty`.
         public var dirty: Bool
     }
 

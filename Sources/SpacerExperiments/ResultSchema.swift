@@ -17,8 +17,9 @@ public enum ResultSchema {
         /// The `seed` column: the generator's seed in a sweep; empty in compare (no strategy
         /// makes a random choice).
         public var seed: String
-        /// Images and instances of the workload.
+        /// Images of the workload.
         public var images: Int
+        /// Instances of the workload (Σ over images).
         public var instances: Int
         /// Write `place_seconds` (false: empty, so outputs are byte-identical across runs).
         public var timings: Bool
@@ -28,6 +29,7 @@ public enum ResultSchema {
         /// The `input_digest` column.
         public var inputDigest: String
 
+        /// The context of one output's rows.
         public init(workload: String, tables: String, config: RunConfiguration, seed: String, images: Int, instances: Int,
                     timings: Bool, defaultTotalPages: Int, inputDigest: String) {
             self.workload = workload; self.tables = tables; self.config = config; self.seed = seed; self.images = images

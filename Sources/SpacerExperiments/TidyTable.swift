@@ -28,6 +28,7 @@ public struct TidyTable: Sendable {
     /// Rows, each `columns.count` fields.
     public var rows: [[String]]
 
+    /// A table of `rows` (each `columns.count` fields) under `columns`.
     public init(columns: [String], numeric: Set<String> = [], rows: [[String]] = []) {
         self.columns = columns; self.numeric = numeric; self.rows = rows
     }

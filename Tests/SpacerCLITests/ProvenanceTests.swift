@@ -11,12 +11,7 @@ import SpacerIO
     let table = "library,version,name,size,align,hash\nlib,1,f1,100,16,aa01\nlib,1,f2,200,16,aa02\nlib,2,f1,100,16,aa01\nlib,2,f2,300,16,bb02\n"
     let workload = "image,library,version\ni1,lib,1\ni2,lib,2\n"
 
-    func inputs() throws -> URL {
-        let d = try CLI.tempDir()
-        try table.write(to: d.appendingPathComponent("t.csv"), atomically: true, encoding: .utf8)
-        try workload.write(to: d.appendingPathComponent("w.csv"), atomically: true, encoding: .utf8)
-        return d
-    }
+    func inputs() throws -> URL { try CLI.inputs(table: table, workload: workload) }
 
     func sh(_ command: String, cwd: URL) throws -> String {
         let p = Process()
