@@ -68,8 +68,7 @@ public func fuzzEmit(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     // table ends at its first NUL; a name that is some function's (f1…) is no external.
     let readBack = externs.map { String(decoding: $0.utf8.prefix { $0 != 0 }, as: UTF8.self) }
     let defined = Set(fns.map(\.name))
-    let grammar = try! NSRegularExpression(pattern: "^[A-Za-z_.$][A-Za-z0-9_.$]*$")
-    func safe(_ s: String) -> Bool { grammar.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil }
+    func safe(_ s: String) -> Bool { linkerGrammar.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil }
     let unsafeExtern = readBack.contains { !defined.contains($0) && !$0.isEmpty && !safe($0) }
     let lib: LibraryObjects
     do {
@@ -139,6 +138,9 @@ public func fuzzEmit(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     Scratch.shared.everWritten.formUnion(out.map(\.0))
     return 0
 }
+
+/// ld's unquoted-name grammar, independently of `SafeNames` (compiled once).
+nonisolated(unsafe) let linkerGrammar = try! NSRegularExpression(pattern: "^[A-Za-z_.$][A-Za-z0-9_.$]*$")
 
 /// The scratch tree's path, for the exit handler (kept after a crash, for the reproduction).
 nonisolated(unsafe) var scratchRoot = ""
