@@ -347,34 +347,6 @@ public enum FileIO {
         if let failure { throw SpacerError.io(path: "standard output", underlying: "cannot write: \(failure)") }
     }
 
-    /// Writes `files` (name relative to the folder, bytes) into a fresh sibling folder of `path`,
-    /// then swaps it in place of `path` (whose old contents are removed). A failure leaves `path`
-    /// as it was.
-    /// - Throws: `SpacerError.io` naming the path.
-    public static func replaceDirectory(_ path: String, with files: [(String, [UInt8])]) throws {
-        let fm = FileManager.default
-        let url = URL(fileURLWithPath: path).standardizedFileURL
-        let parent = url.deletingLastPathComponent()
-        let tmp = parent.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-            if fm.fileExists(atPath: tmp.path) { try fm.removeItem(at: tmp) }
-            try fm.createDirectory(at: tmp, withIntermediateDirectories: false)
-            for (name, bytes) in files { try Data(bytes).write(to: tmp.appendingPathComponent(name)) }
-            if fm.fileExists(atPath: url.path) {
-                let old = parent.appendingPathComponent(".\(url.lastPathComponent).old-\(getpid())")
-                try fm.moveItem(at: url, to: old)
-                try fm.moveItem(at: tmp, to: url)
-                try? fm.removeItem(at: old)
-            } else {
-                try fm.moveItem(at: tmp, to: url)
-            }
-        } catch {
-            try? fm.removeItem(at: tmp)
-            throw SpacerError.io(path: path, underlying: "cannot write: \(error.localizedDescription)")
-        }
-    }
-
     /// Writes UTF-8 `text` atomically (see `writeAtomically(_:to:)`).
     public static func writeAtomically(_ text: String, to path: String) throws {
         try writeAtomically(Data(text.utf8), to: path)
