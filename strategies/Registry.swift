@@ -13,6 +13,7 @@ public enum StrategyRegistry {
         ContentDefinedStrategy.self,
         BinPackingStrategy.self,
         StripPackingStrategy.self,
+        OrderFileStrategy.self,
     ]
 
     /// The strategy type registered under `name`, or nil.
