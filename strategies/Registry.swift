@@ -14,6 +14,7 @@ public enum StrategyRegistry {
         BinPackingStrategy.self,
         StripPackingStrategy.self,
         OrderFileStrategy.self,
+        ExternalStrategy.self,
     ]
 
     /// The strategy type registered under `name`, or nil.
