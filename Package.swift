@@ -45,12 +45,14 @@ let package = Package(
         .target(name: "SpacerELF", dependencies: ["SpacerCore"]),
         // Page content keys, dedup models, metrics, lower bound. The single judge.
         .target(name: "SpacerSimulator", dependencies: ["SpacerCore"]),
-        // CSV readers and writers, sidecar JSON, atomic writes.
-        .target(name: "SpacerIO", dependencies: ["SpacerCore", "SpacerSimulator", "CZlib"]),
+        // CSV readers and writers, layout files, sidecar JSON, atomic writes. Not the simulator, so
+        // that the strategies may read layout files (`external`) without seeing the judge.
+        .target(name: "SpacerIO", dependencies: ["SpacerCore", "CZlib"]),
         // The only target that calls GLPK and LAPACK: validated MIP solves, symmetric eigenproblems.
         .target(name: "SpacerSolvers", dependencies: ["SpacerCore", "CGLPK", "COpenBLAS"]),
-        // One file per placement strategy plus Registry.swift. Sees the model, never the simulator.
-        .target(name: "SpacerStrategies", dependencies: ["SpacerCore", "SpacerSolvers"], path: "strategies"),
+        // One file per placement strategy plus Registry.swift. Sees the model, never the simulator;
+        // SpacerIO for the layout files an `external` program writes.
+        .target(name: "SpacerStrategies", dependencies: ["SpacerCore", "SpacerIO", "SpacerSolvers"], path: "strategies"),
         // Synthetic version histories with ground truth (the `generate` model); no CLI, so tests
         // and the benchmark use it directly.
         .target(name: "SpacerSynth", dependencies: ["SpacerCore"]),

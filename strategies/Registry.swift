@@ -13,6 +13,8 @@ public enum StrategyRegistry {
         ContentDefinedStrategy.self,
         BinPackingStrategy.self,
         StripPackingStrategy.self,
+        OrderFileStrategy.self,
+        ExternalStrategy.self,
     ]
 
     /// The strategy type registered under `name`, or nil.

@@ -76,6 +76,7 @@ struct CompareCommand: ParsableCommand {
         let results = try Harness.runAll(specs, workload: w, config: config, jobs: jobs, progress: progress, keepLayouts: layoutsOut != nil) { done, label in
             if tty { note("[\(done)/\(specs.count)] \(label) done") }
         }
+        for r in results { for warning in r.warnings { note("warning: \(warning)") } }
         let reference = try Harness.defaultTotalPages(w, config: config, results: results)
         if let dir = layoutsOut { try writeLayouts(results, to: dir, input: input, config: config) }
         let ctx = ResultSchema.Context(workload: input.workloadPath, tables: input.tablePaths.joined(separator: " "), config: config,

@@ -143,6 +143,7 @@ struct PlaceCommand: ParsableCommand {
         let config = runOptions.config
         let pageSize = config.pageSize
         let result = try spec.make().place(w, context: config.context())
+        for warning in result.warnings { note("warning: \(warning)") }
         let options = config.simulation
         var predicted = "strategy,zone,range,images,total_pages,frames,pages_shared,pages_sharing,sharing_pct,zero_pages\n"
         var table = "zone          total_pages  frames  pages_shared  pages_sharing  sharing %\n"

@@ -112,10 +112,13 @@ public struct PlacementResult: Sendable {
     public var objective: Int?
     /// Unit of `objective` and `provenBound` (`pages`, `bytes`); empty when there is no model.
     public var objectiveUnit: String
+    /// Warnings about the input that did not stop the placement (an `order-file` name that no
+    /// image holds, say); `compare` and `place` print each on stderr as `warning: …`.
+    public var warnings: [String]
     public init(layouts: [ImageLayout], status: SolverStatus = .ok, provenBound: Int? = nil,
-                objective: Int? = nil, objectiveUnit: String = "") {
+                objective: Int? = nil, objectiveUnit: String = "", warnings: [String] = []) {
         self.layouts = layouts; self.status = status; self.provenBound = provenBound
-        self.objective = objective; self.objectiveUnit = objectiveUnit
+        self.objective = objective; self.objectiveUnit = objectiveUnit; self.warnings = warnings
     }
 }
 

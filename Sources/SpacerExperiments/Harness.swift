@@ -28,6 +28,8 @@ public struct RunResult: Sendable {
     /// The ground truth and the share of it this placement reaches, when asked for
     /// (`Harness.run(..., idealSharing: true)`; sweep's `ideal_sharing_pct`).
     public var bodySharing: Simulator.BodySharing? = nil
+    /// The strategy's warnings (`PlacementResult.warnings`), printed by `compare` on stderr.
+    public var warnings: [String] = []
     /// The layouts the strategy returned, one per image, when asked for
     /// (`Harness.run(..., keepLayouts: true)`, for `compare --layouts-out`); nil otherwise.
     public var layouts: [ImageLayout]? = nil
@@ -177,6 +179,7 @@ public enum Harness {
                             solverObjective: result.objective, solverBound: result.provenBound, solverUnit: result.objectiveUnit)
         if idealSharing { run.bodySharing = Simulator.bodySharing(workload, layouts: result.layouts, options: options) }
         if keepLayouts { run.layouts = result.layouts }
+        run.warnings = result.warnings
         return run
     }
 
