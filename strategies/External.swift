@@ -26,6 +26,7 @@ import Darwin
 /// strategies still never see it.
 public struct ExternalStrategy: PlacementStrategy {
     public static let name = "external"
+    public static let inDefaultRun = false
     public static let summary = "runs a program (any language): workload as JSON on its stdin, a layout file on its stdout; empty cmd: default"
     public static let parameters = [
         ParameterSpec("cmd", .string, default: "",

@@ -12,6 +12,7 @@ import SpacerCore
 /// (`PlacementResult.warnings`), not an error. An empty `file` gives `default`'s layouts.
 public struct OrderFileStrategy: PlacementStrategy {
     public static let name = "order-file"
+    public static let inDefaultRun = false
     public static let summary = "functions listed in a user order file first, in its order, the rest in link order, packed like default"
     public static let parameters = [
         ParameterSpec("file", .string, default: "",

@@ -17,6 +17,10 @@ public enum StrategyRegistry {
         ExternalStrategy.self,
     ]
 
+    /// What `compare` and `sweep` run when no strategies are named: every registered strategy
+    /// whose `inDefaultRun` is true.
+    public static var defaultRun: [any PlacementStrategy.Type] { all.filter { $0.inDefaultRun } }
+
     /// The strategy type registered under `name`, or nil.
     public static func named(_ name: String) -> (any PlacementStrategy.Type)? {
         all.first { $0.name == name }

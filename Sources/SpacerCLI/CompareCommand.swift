@@ -28,7 +28,7 @@ struct CompareCommand: ParsableCommand {
 
     @OptionGroup(title: "Inputs") var inputs: InputOptions
 
-    @Option(help: ArgumentHelp("Comma-separated strategies, each optionally name[k=v;k2=v2] (default: all registered; see spacer-sim strategies --verbose).", valueName: "a,b,c"))
+    @Option(help: ArgumentHelp("Comma-separated strategies, each optionally name[k=v;k2=v2] (default: every registered strategy but order-file and external, which need a parameter; see spacer-sim strategies --verbose).", valueName: "a,b,c"))
     var strategies: String?
 
     @Option(name: .customLong("param"), help: ArgumentHelp("Strategy parameter, name=value (every strategy that declares it) or strategy.name=value. Repeatable.", valueName: "name=value"))

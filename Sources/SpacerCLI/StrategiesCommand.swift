@@ -23,6 +23,7 @@ struct StrategiesCommand: ParsableCommand {
                     out += String(repeating: " ", count: width + 2) + "--param \(p.name)=<\(p.type.rawValue)>  (default \(p.defaultValue.isEmpty ? "\"\"" : p.defaultValue))  \(p.help)\n"
                 }
                 if s.removesEntries { out += String(repeating: " ", count: width + 2) + "(may leave unreachable entries unplaced)\n" }
+                if !s.inDefaultRun { out += String(repeating: " ", count: width + 2) + "(not in compare's default run: name it in --strategies with its parameter)\n" }
             }
         }
         try reportingErrors { try FileIO.writeStandardOutput(out) }

@@ -48,7 +48,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Workload for --tables (default: one image per version).", valueName: "file"))
     var workload: String?
 
-    @Option(help: ArgumentHelp("Comma-separated strategies, each optionally name[k=v;k2=v2] (default: all registered).", valueName: "a,b,c"))
+    @Option(help: ArgumentHelp("Comma-separated strategies, each optionally name[k=v;k2=v2] (default: every registered strategy but order-file and external).", valueName: "a,b,c"))
     var strategies: String?
 
     @Option(name: .customLong("param"), help: ArgumentHelp("Strategy parameter, name=value or strategy.name=value. Repeatable.", valueName: "name=value"))

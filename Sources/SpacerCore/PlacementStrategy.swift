@@ -139,6 +139,10 @@ public protocol PlacementStrategy: Sendable {
     static var parameters: [ParameterSpec] { get }
     /// Whether the strategy may leave entries unplaced (dead-code elimination).
     static var removesEntries: Bool { get }
+    /// Whether `compare` and `sweep` run it when no `--strategies` are given. False for a
+    /// strategy that only differs from another once a parameter is set (`order-file` without a
+    /// file, `external` without a command are `default`): its default row would repeat one.
+    static var inDefaultRun: Bool { get }
     init(parameters: StrategyParameters) throws
     /// Places every image of `workload`.
     /// - Returns: one `ImageLayout` per image, in `workload.images` order.
@@ -149,4 +153,5 @@ public protocol PlacementStrategy: Sendable {
 extension PlacementStrategy {
     public static var parameters: [ParameterSpec] { [] }
     public static var removesEntries: Bool { false }
+    public static var inDefaultRun: Bool { true }
 }

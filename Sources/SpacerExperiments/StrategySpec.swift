@@ -61,14 +61,14 @@ public struct StrategySpec: Sendable, Hashable {
         return try StrategySpec(name: name, given: given)
     }
 
-    /// Parses a `--strategies` list (`a,b[x=1;y=2],c`; nil: every registered strategy, defaults)
+    /// Parses a `--strategies` list (`a,b[x=1;y=2],c`; nil: `StrategyRegistry.defaultRun`, defaults)
     /// and applies `--param` settings: `name=value` to every listed strategy that declares `name`,
     /// `strategy.name=value` to that strategy only. A parameter set in brackets wins over `--param`.
     /// - Throws: `.usage` for an empty list, a strategy listed twice with the same parameters (its
     ///   rows would share one identity), a `--param` that no listed strategy declares, or what
     ///   `parse` throws.
     public static func parseList(_ list: String?, params: [String] = []) throws -> [StrategySpec] {
-        let items = list.map(splitTopLevel) ?? StrategyRegistry.all.map { $0.name }
+        let items = list.map(splitTopLevel) ?? StrategyRegistry.defaultRun.map { $0.name }
         var settings: [(strategy: String?, key: String, value: String, text: String)] = []
         for p in params {
             let kv = p.split(separator: "=", maxSplits: 1).map(String.init)

@@ -38,7 +38,7 @@ import SpacerTestSupport
             #expect(Set(outputs).count == 1, "\(format): stdout differs between thread counts")
             #expect(Set(files).count == 1, "\(format): the written CSV differs between thread counts")
             // Every registered strategy ran (one header line plus one row each, for csv).
-            if format == "csv" { #expect(outputs[0].split(separator: "\n").count == 1 + StrategyRegistry.all.count) }
+            if format == "csv" { #expect(outputs[0].split(separator: "\n").count == 1 + StrategyRegistry.defaultRun.count) }
         }
     }
 
@@ -54,6 +54,6 @@ import SpacerTestSupport
         }
         #expect(outs.allSatisfy { $0.status == 0 }, "\(outs.map(\.err))")
         #expect(outs[0].out == outs[1].out)
-        #expect(outs[0].out.split(separator: "\n").count == 1 + StrategyRegistry.all.count)
+        #expect(outs[0].out.split(separator: "\n").count == 1 + StrategyRegistry.defaultRun.count)
     }
 }
