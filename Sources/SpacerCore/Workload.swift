@@ -104,7 +104,7 @@ public struct Workload: Sendable {
     /// Builds a workload from its rows and the available tables.
     ///
     /// - Parameters:
-    ///   - rows: workload rows (`image,library,version[,instances]`), in file order.
+    ///   - rows: workload rows (`image,library,version[,instances][,roots]`), in file order.
     ///   - tables: every table that may be named; extra tables are ignored.
     /// - Throws: `SpacerError.data` naming the row's source when a row names a (library, version)
     ///   that no table holds, when an image lists one library twice, when an image's rows
