@@ -3,11 +3,16 @@
 # functional oracle, measure their pages, and print the simulator's prediction beside the
 # measurement (issue 5).
 #
-#   scripts/real-build.sh zlib|sqlite [--strategies a,b,c] [--out DIR] [--cache DIR] [--check-code]
+#   scripts/real-build.sh zlib|sqlite [--strategies a,b,c] [--workload FILE] [--out DIR] [--cache DIR] [--check-code]
 #
 #   zlib     the four zlib releases of datasets/real/zlib-workload.csv (fast: CI runs this).
 #   sqlite   the eight SQLite releases, one image each (scripts/real/sqlite-workload.csv).
 #   --strategies  default: default,per-occurrence,spacer-delta.
+#   --workload FILE  another workload of the same library, one row per image (image,library,version
+#                 first), e.g. datasets/real/zlib-roots-workload.csv with the driver's roots
+#                 (scripts/real/make-roots-workload.sh) for `--strategies default,dce`: dce then
+#                 places only what the driver reaches, and its images must still link and print
+#                 what their normal build prints.
 #   --out DIR     where images, scripts and tables go (default: a fresh temporary folder).
 #   --cache DIR   the cache of datasets/real/build.sh (default ${SPACER_SIM_CACHE:-$HOME/.cache/spacer-sim});
 #                 missing objects are built there with `datasets/real/build.sh fetch build --libs LIB`.
@@ -31,11 +36,13 @@ STRATEGIES=default,per-occurrence,spacer-delta
 OUT=
 CACHE=${SPACER_SIM_CACHE:-$HOME/.cache/spacer-sim}
 CHECK=0
+WORKLOAD_ARG=
 die() { echo "real-build: $*" >&2; exit 1; }
 while (($#)); do
     case $1 in
         zlib|sqlite) LIB=$1 ;;
         --strategies) STRATEGIES=$2; shift ;;
+        --workload) WORKLOAD_ARG=$2; shift ;;
         --out) OUT=$2; shift ;;
         --cache) CACHE=$2; shift ;;
         --check-code) CHECK=1 ;;
@@ -53,6 +60,11 @@ case $LIB in
     zlib)   WORKLOAD=$ROOT/datasets/real/zlib-workload.csv; DRIVER=$ROOT/scripts/real/zlib-driver.c; HEADER=zlib.h; LIBS_LD= ;;
     sqlite) WORKLOAD=$ROOT/scripts/real/sqlite-workload.csv; DRIVER=$ROOT/scripts/real/sqlite-driver.c; HEADER=sqlite3.h; LIBS_LD="-lm -lpthread -ldl" ;;
 esac
+if [[ -n $WORKLOAD_ARG ]]; then
+    WORKLOAD=$(cd "$(dirname "$WORKLOAD_ARG")" && pwd)/$(basename "$WORKLOAD_ARG")
+    [[ -f $WORKLOAD ]] || die "no workload $WORKLOAD_ARG"
+fi
+[[ $(head -n 1 "$WORKLOAD" | cut -d, -f1-3) == image,library,version ]] || die "$WORKLOAD: expected the columns image,library,version first"
 mapfile -t IMAGES < <(tail -n +2 "$WORKLOAD" | cut -d, -f1)
 mapfile -t VERSIONS < <(tail -n +2 "$WORKLOAD" | cut -d, -f3)
 

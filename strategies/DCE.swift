@@ -1,12 +1,14 @@
 import SpacerCore
 
 /// `dce`: `default` after removing the entries unreachable from the image's roots through
-/// relocations (what `--gc-sections` does). Roots default to every global or weak function.
+/// relocations (what `--gc-sections` does). Roots: the `roots` parameter (function names) when
+/// given; else the image's own roots from the workload (`Image.roots`: global or weak entries,
+/// functions or data, that the application references); else every global or weak function.
 public struct DCEStrategy: PlacementStrategy {
     public static let name = "dce"
-    public static let summary = "default after removing functions and data unreachable from the roots (global functions)"
+    public static let summary = "default after removing functions and data unreachable from the roots (the workload's, else global functions)"
     public static let parameters = [
-        ParameterSpec("roots", .string, default: "", help: "comma-separated root function names; empty: every global or weak function"),
+        ParameterSpec("roots", .string, default: "", help: "comma-separated root function names, overriding the workload's roots; empty: the image's roots from the workload, else every global or weak function"),
     ]
     public static let removesEntries = true
     let roots: Set<String>
@@ -23,9 +25,13 @@ public struct DCEStrategy: PlacementStrategy {
             for (k, t) in img.tables.enumerated() { for (e, s) in w.symbolIDs[t].enumerated() { site[s] = (k, e) } }
             var mark = img.tables.map { [Bool](repeating: false, count: w.tables[$0].entries.count) }
             var stack: [(Int, Int)] = []
+            let imageRoots = roots.isEmpty ? img.roots.map(Set.init) : nil
             for (k, t) in img.tables.enumerated() {
-                for (e, entry) in w.tables[t].entries.enumerated() where entry.kind == .function {
-                    let isRoot = roots.isEmpty ? entry.binding != .local : roots.contains(entry.name)
+                for (e, entry) in w.tables[t].entries.enumerated() {
+                    let isRoot: Bool
+                    if let imageRoots { isRoot = entry.binding != .local && imageRoots.contains(entry.name) }
+                    else if entry.kind != .function { isRoot = false }
+                    else { isRoot = roots.isEmpty ? entry.binding != .local : roots.contains(entry.name) }
                     if isRoot { mark[k][e] = true; stack.append((k, e)) }
                 }
             }

@@ -52,7 +52,7 @@ struct InputOptions: ParsableArguments {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Function-table CSV files or folders (default: datasets/real).", valueName: "path"))
     var tables: [String] = []
 
-    @Option(help: ArgumentHelp("Workload CSV: image,library,version[,instances] (default: datasets/real/default-workload.csv).", valueName: "file"))
+    @Option(help: ArgumentHelp("Workload CSV: image,library,version[,instances][,roots] (default: datasets/real/default-workload.csv).", valueName: "file"))
     var workload: String?
 }
 

@@ -45,7 +45,7 @@ struct PlaceCommand: ParsableCommand {
 
     @OptionGroup(title: "Run options (as compare)") var runOptions: RunOptions
 
-    @Option(help: ArgumentHelp("Workload CSV: image,library,version[,instances].", valueName: "file"))
+    @Option(help: ArgumentHelp("Workload CSV: image,library,version[,instances][,roots].", valueName: "file"))
     var workload: String
 
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Function-table CSV files or folders (default: extract them from the objects, else datasets/real).", valueName: "path"))

@@ -5,11 +5,18 @@ public struct WorkloadRow: Hashable, Sendable {
     public var library: String
     public var version: String
     public var instances: Int
+    /// Root symbols this row gives its image (the workload's optional `roots` column): what the
+    /// application references. An image's roots are the union over its rows; an image none of
+    /// whose rows gives roots has none (`Image.roots` nil).
+    public var roots: [String]
     /// Where the row came from, for error messages (`workload.csv:3`); nil when built in code.
     public var source: String?
-    public init(image: String, library: String, version: String, instances: Int = 1, source: String? = nil) {
+    /// Where the row's roots field is (`workload.csv:3:4`), for errors about a root; nil: `source`.
+    public var rootsSource: String?
+    public init(image: String, library: String, version: String, instances: Int = 1, roots: [String] = [],
+                source: String? = nil, rootsSource: String? = nil) {
         self.image = image; self.library = library; self.version = version
-        self.instances = instances; self.source = source
+        self.instances = instances; self.roots = roots; self.source = source; self.rootsSource = rootsSource
     }
 }
 
@@ -20,6 +27,13 @@ public struct Image: Hashable, Sendable {
     public var instances: Int
     /// Indices into `Workload.tables`, one per library, in workload row order.
     public var tables: [Int]
+    /// The image's roots (the symbols its application references), sorted and without repeats;
+    /// nil when the workload gives none (then `dce` keeps every global or weak function). Every
+    /// root is a global or weak entry of one of the image's tables (checked by `Workload.init`).
+    public var roots: [String]?
+    public init(name: String, instances: Int, tables: [Int], roots: [String]? = nil) {
+        self.name = name; self.instances = instances; self.tables = tables; self.roots = roots
+    }
 }
 
 /// The images to place together, with every table they use, pre-indexed for strategies and the
@@ -90,7 +104,7 @@ public struct Workload: Sendable {
     /// Builds a workload from its rows and the available tables.
     ///
     /// - Parameters:
-    ///   - rows: workload rows (`image,library,version[,instances]`), in file order.
+    ///   - rows: workload rows (`image,library,version[,instances][,roots]`), in file order.
     ///   - tables: every table that may be named; extra tables are ignored.
     /// - Throws: `SpacerError.data` naming the row's source when a row names a (library, version)
     ///   that no table holds, when an image lists one library twice, when an image's rows
@@ -139,6 +153,18 @@ public struct Workload: Sendable {
                 imageSource.append(where_)
             }
         }
+        // Roots: the union over an image's rows; each must be a global or weak entry of the image.
+        var rootSets: [Set<String>?] = Array(repeating: nil, count: images.count)
+        for row in rows where !row.roots.isEmpty {
+            let ii = imageIndex[row.image]!
+            let defined = Set(images[ii].tables.flatMap { available[used[$0]].entries.filter { $0.binding != .local }.map(\.name) })
+            for r in row.roots where !defined.contains(r) {
+                throw SpacerError.data(file: row.rootsSource ?? row.source ?? source, location: "",
+                                       expected: "roots that a table of image \(row.image) defines (global or weak)", found: "'\(r)'")
+            }
+            rootSets[ii] = (rootSets[ii] ?? []).union(row.roots)
+        }
+        for ii in images.indices { images[ii].roots = rootSets[ii].map { $0.sorted() } }
         for (ii, img) in images.enumerated() {
             var bytes: [EntryKind: Int] = [:]
             for t in img.tables { for e in available[used[t]].entries { bytes[e.kind, default: 0] += e.size } }

@@ -226,26 +226,34 @@ public enum TableCSV {
     }
 }
 
-/// The workload CSV format: `image,library,version[,instances]`, one row per library of an image.
+/// The workload CSV format: `image,library,version[,instances][,roots]`, one row per library of an
+/// image; `roots` (optional) lists root symbols of the image, space-separated (docs/formats.md).
 public enum WorkloadCSV {
     /// Reads workload rows from `path`.
-    /// - Throws: `.noInput`; `.data` with `LINE:COLUMN` for a missing column, an empty field, or
-    ///   instances that are not a whole number ≥ 1; `.data` for a file with no rows.
+    /// - Throws: `.noInput`; `.data` with `LINE:COLUMN` for a missing column, an empty field,
+    ///   instances that are not a whole number ≥ 1, or a malformed roots field (a name that is
+    ///   empty, repeated or holds a character other than a letter, digit, `_`, `.`, `$` or `@`);
+    ///   `.data` for a file with no rows.
     public static func read(path: String) throws -> [WorkloadRow] {
         try parse(FileIO.readText(path), file: path)
     }
+
+    /// The headers a workload may have.
+    static let headers: [[String]] = [["image", "library", "version"], ["image", "library", "version", "instances"],
+                                      ["image", "library", "version", "roots"], ["image", "library", "version", "instances", "roots"]]
 
     /// Parses workload rows from CSV text, naming `file` in errors; see `read(path:)`. A last row
     /// with no line break is accepted when it parses completely (as for `TableCSV.parse`).
     public static func parse(_ text: String, file: String) throws -> [WorkloadRow] {
         let csv = try CSVReader(text: text, file: file)
         guard let header = csv.records.first else {
-            throw SpacerError.data(file: file, location: "1", expected: "a header image,library,version[,instances]", found: "an empty file")
+            throw SpacerError.data(file: file, location: "1", expected: "a header image,library,version[,instances][,roots]", found: "an empty file")
         }
         let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
-        guard names == ["image", "library", "version"] || names == ["image", "library", "version", "instances"] else {
-            throw SpacerError.data(file: file, location: "\(header.line)", expected: "the header image,library,version[,instances]", found: names.joined(separator: ","))
+        guard headers.contains(names) else {
+            throw SpacerError.data(file: file, location: "\(header.line)", expected: "the header image,library,version[,instances][,roots]", found: names.joined(separator: ","))
         }
+        let instancesColumn = names.firstIndex(of: "instances"), rootsColumn = names.firstIndex(of: "roots")
         var rows: [WorkloadRow] = []
         for rec in csv.records.dropFirst() {
             guard rec.fields.count == names.count else {
@@ -255,18 +263,46 @@ public enum WorkloadCSV {
                 throw SpacerError.data(file: file, location: "\(rec.line):\(i + 1)", expected: "a non-empty \(names[i])", found: "an empty field")
             }
             var instances = 1
-            if names.count == 4 {
-                guard let n = Int(rec.fields[3]), n >= 1, n <= Workload.maxInstances else {
-                    throw SpacerError.data(file: file, location: "\(rec.line):4", expected: "instances, a whole number from 1 to \(Workload.maxInstances)", found: "'\(rec.fields[3])'")
+            if let c = instancesColumn {
+                guard let n = Int(rec.fields[c]), n >= 1, n <= Workload.maxInstances else {
+                    throw SpacerError.data(file: file, location: "\(rec.line):\(c + 1)", expected: "instances, a whole number from 1 to \(Workload.maxInstances)", found: "'\(rec.fields[c])'")
                 }
                 instances = n
             }
+            var roots: [String] = []
+            if let c = rootsColumn {
+                roots = try parseRoots(rec.fields[c], file: file, location: "\(rec.line):\(c + 1)")
+            }
             rows.append(WorkloadRow(image: rec.fields[0], library: rec.fields[1], version: rec.fields[2],
-                                    instances: instances, source: "\(file):\(rec.line)"))
+                                    instances: instances, roots: roots, source: "\(file):\(rec.line)",
+                                    rootsSource: rootsColumn.map { "\(file):\(rec.line):\($0 + 1)" }))
         }
         guard !rows.isEmpty else {
             throw SpacerError.data(file: file, location: "\(header.line + 1)", expected: "at least one image row", found: "an empty workload")
         }
         return rows
+    }
+
+    /// The symbol names of a roots field: separated by single spaces, each non-empty, made of
+    /// letters, digits, `_`, `.`, `$` and `@`, none repeated; an empty field is no roots.
+    /// - Throws: `.data` at `location` (`LINE:COLUMN`) naming the first bad name.
+    public static func parseRoots(_ field: String, file: String, location: String) throws -> [String] {
+        if field.isEmpty { return [] }
+        var seen = Set<String>(), out: [String] = []
+        for (k, part) in field.split(separator: " ", omittingEmptySubsequences: false).enumerated() {
+            let name = String(part)
+            guard !name.isEmpty else {
+                throw SpacerError.data(file: file, location: location, expected: "root symbol names separated by single spaces",
+                                       found: "an empty name (name \(k + 1))")
+            }
+            guard name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.$@".unicodeScalars.contains($0)) }) else {
+                throw SpacerError.data(file: file, location: location, expected: "a root symbol name (letters, digits, _ . $ @)", found: "'\(name)'")
+            }
+            guard seen.insert(name).inserted else {
+                throw SpacerError.data(file: file, location: location, expected: "each root once", found: "'\(name)' twice")
+            }
+            out.append(name)
+        }
+        return out
     }
 }

@@ -37,4 +37,38 @@ import Testing
         // Real code pages: spacer-delta needs fewer frames than default (43 vs 55 when written).
         #expect(codeFrames.count == 3 && codeFrames["spacer-delta"]! < codeFrames["default"]!)
     }
+
+    /// Issue 15 item 4: with the zlib driver's own roots (datasets/real/zlib-roots-workload.csv,
+    /// scripts/real/make-roots-workload.sh), dce places only what the driver reaches; its images
+    /// still link, pass the oracle and agree with the simulator, and map fewer code pages than
+    /// default.
+    @Test func zlibDCEImagesWithRealRootsPassTheOracle() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc") || FileManager.default.isExecutableFile(atPath: "/bin/gcc") else { return }
+        let out = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [CLI.root.appendingPathComponent("scripts/real-build.sh").path, "zlib", "--check-code", "--strategies", "default,dce",
+                       "--workload", CLI.root.appendingPathComponent("datasets/real/zlib-roots-workload.csv").path, "--out", out.path]
+        var env = ProcessInfo.processInfo.environment
+        env["SPACER_SIM"] = CLI.binary
+        p.environment = env
+        let o = Pipe(), e = Pipe()
+        p.standardOutput = o; p.standardError = e
+        try p.run()
+        let text = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "real-build.sh zlib (dce, roots) failed:\n\(text)\n\(err)")
+        for s in ["default", "dce"] {
+            #expect(text.contains("oracle \(s): 4/4 images print exactly what their normal build prints"), "\(text)")
+        }
+        let rows = try String(contentsOf: out.appendingPathComponent("agreement.csv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        var codePages: [String: Int] = [:]
+        for r in rows.dropFirst() where r[2] != "whole image" {
+            #expect(r[3] == r[4] && r[5] == r[6] && r[7] == r[8], "\(r.joined(separator: ","))")
+            if r[2] == "code" { codePages[r[1]] = Int(r[4]) }
+        }
+        #expect(codePages.count == 2 && codePages["dce"]! < codePages["default"]!)
+    }
 }
