@@ -96,21 +96,21 @@ public struct ExternalStrategy: PlacementStrategy {
         o += "\"address_map\": {\"code_start\": \(AddressMap.codeStart(pageSize: context.pageSize)), \"code_base\": \(AddressMap.codeBase), "
         o += "\"trampoline_base\": \(AddressMap.trampolineBase), \"rodata_base\": \(AddressMap.rodataBase), "
         o += "\"writable_base\": \(AddressMap.writableBase), \"writable_end\": \(AddressMap.writableBase + UInt64(AddressMap.writableZoneBytes))},\n"
-        o += "\"libraries\": [" + w.libraries.map(json).joined(separator: ", ") + "],\n"
+        o += "\"libraries\": [" + w.libraries.map(jsonString).joined(separator: ", ") + "],\n"
         o += "\"images\": [\n"
         o += w.images.enumerated().map { i, img in
-            "{\"index\": \(i), \"name\": \(json(img.name)), \"instances\": \(img.instances), \"tables\": [\(img.tables.map(String.init).joined(separator: ", "))]}"
+            "{\"index\": \(i), \"name\": \(jsonString(img.name)), \"instances\": \(img.instances), \"tables\": [\(img.tables.map(String.init).joined(separator: ", "))]}"
         }.joined(separator: ",\n")
         o += "\n],\n\"tables\": [\n"
         for (t, table) in w.tables.enumerated() {
-            o += "{\"index\": \(t), \"library\": \(json(table.library)), \"version\": \(json(table.version)), \"entries\": [\n"
+            o += "{\"index\": \(t), \"library\": \(jsonString(table.library)), \"version\": \(jsonString(table.version)), \"entries\": [\n"
             for (e, x) in table.entries.enumerated() {
-                o += "{\"index\": \(e), \"kind\": \"\(x.kind.rawValue)\", \"name\": \(json(x.name)), \"object\": \(json(x.object)), "
-                o += "\"binding\": \"\(x.binding.rawValue)\", \"size\": \(x.size), \"align\": \(x.align), \"hash\": \(json(x.hash)), "
+                o += "{\"index\": \(e), \"kind\": \"\(x.kind.rawValue)\", \"name\": \(jsonString(x.name)), \"object\": \(jsonString(x.object)), "
+                o += "\"binding\": \"\(x.binding.rawValue)\", \"size\": \(x.size), \"align\": \(x.align), \"hash\": \(jsonString(x.hash)), "
                 o += "\"body\": \(w.bodyIDs[t][e]), \"body_instance\": \(w.bodyInstanceIDs[t][e]), \"content\": \(w.contentIDs[t][e]), "
                 o += "\"symbol\": \(w.symbolIDs[t][e]), \"relocations\": ["
                 o += x.relocations.enumerated().map { r, rel in
-                    "{\"offset\": \(rel.offset), \"type\": \"\(rel.type.rawValue)\", \"target\": \(json(rel.target)), \"addend\": \(rel.addend), " +
+                    "{\"offset\": \(rel.offset), \"type\": \"\(rel.type.rawValue)\", \"target\": \(jsonString(rel.target)), \"addend\": \(rel.addend), " +
                     "\"symbol\": \(w.targetSymbols[t][e][r]), \"slottable\": \(w.isSlottable(table: t, entry: e, relocation: r))}"
                 }.joined(separator: ", ")
                 o += e + 1 < table.entries.count ? "]},\n" : "]}\n"
@@ -119,28 +119,11 @@ public struct ExternalStrategy: PlacementStrategy {
         }
         o += "],\n\"symbols\": [\n"
         o += w.symbolNames.indices.map { s in
-            "{\"index\": \(s), \"name\": \(json(w.symbolNames[s])), \"external\": \(w.symbolIsExternal[s]), \"function\": \(w.symbolIsFunction[s]), " +
+            "{\"index\": \(s), \"name\": \(jsonString(w.symbolNames[s])), \"external\": \(w.symbolIsExternal[s]), \"function\": \(w.symbolIsFunction[s]), " +
             "\"external_address\": \(w.externalAddresses[s])}"
         }.joined(separator: ",\n")
         o += "\n]\n}\n"
         return o
-    }
-
-    /// A JSON string literal.
-    static func json(_ s: String) -> String {
-        var o = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": o += "\\\""
-            case "\\": o += "\\\\"
-            case "\n": o += "\\n"
-            case "\r": o += "\\r"
-            case "\t": o += "\\t"
-            default:
-                if u.value < 0x20 { o += String(format: "\\u%04x", u.value) } else { o.unicodeScalars.append(u) }
-            }
-        }
-        return o + "\""
     }
 
     // MARK: running the program

@@ -7,13 +7,21 @@ import Testing
 /// with the simulator. It uses the objects of datasets/real/build.sh's cache, building them there
 /// (`fetch build --libs zlib`) when they are missing.
 @Suite(.serialized) struct RealBuildTests {
-    @Test func zlibImagesPassTheOracleAndAgreeWithTheSimulator() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc") || FileManager.default.isExecutableFile(atPath: "/bin/gcc") else { return }
+    /// What one run of scripts/real-build.sh left: status, stdout, stderr, agreement.csv's rows.
+    struct Build { var status: Int32; var text: String; var err: String; var rows: [[String]] }
+
+    /// Runs `scripts/real-build.sh zlib --check-code ARGS --out TMP` with this build's binary;
+    /// nil (reported as skipped) when the machine has no gcc.
+    func realBuild(_ args: [String]) throws -> Build? {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc") || FileManager.default.isExecutableFile(atPath: "/bin/gcc") else {
+            print("RealBuildTests: SKIPPED: no gcc on this machine")
+            return nil
+        }
         let out = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: out) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [CLI.root.appendingPathComponent("scripts/real-build.sh").path, "zlib", "--check-code", "--out", out.path]
+        p.arguments = [CLI.root.appendingPathComponent("scripts/real-build.sh").path, "zlib", "--check-code"] + args + ["--out", out.path]
         var env = ProcessInfo.processInfo.environment
         env["SPACER_SIM"] = CLI.binary
         p.environment = env
@@ -23,12 +31,22 @@ import Testing
         let text = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let err = String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "real-build.sh zlib failed:\n\(text)\n\(err)")
+        // agreement.csv: library,strategy,zone,pred_pages,meas_pages,pred_frames,meas_frames,pred_sharing,meas_sharing
+        let agreement = out.appendingPathComponent("agreement.csv")
+        let rows = ((try? String(contentsOf: agreement, encoding: .utf8)) ?? "").split(separator: "\n")
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return Build(status: p.terminationStatus, text: text, err: err, rows: rows)
+    }
+
+    @Test func zlibImagesPassTheOracleAndAgreeWithTheSimulator() throws {
+        guard let b = try realBuild([]) else { return }
+        let text = b.text
+        #expect(b.status == 0, "real-build.sh zlib failed:\n\(text)\n\(b.err)")
         for s in ["default", "per-occurrence", "spacer-delta"] {
             #expect(text.contains("oracle \(s): 4/4 images print exactly what their normal build prints"), "\(text)")
         }
-        // agreement.csv: library,strategy,zone,pred_pages,meas_pages,pred_frames,meas_frames,pred_sharing,meas_sharing
-        let rows = try String(contentsOf: out.appendingPathComponent("agreement.csv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let rows = b.rows
+        #expect(rows.count > 1, "no agreement.csv rows")
         var codeFrames: [String: Int] = [:]
         for r in rows.dropFirst() where r[2] != "whole image" {
             #expect(r[3] == r[4] && r[5] == r[6] && r[7] == r[8], "\(r.joined(separator: ","))")
@@ -43,27 +61,15 @@ import Testing
     /// still link, pass the oracle and agree with the simulator, and map fewer code pages than
     /// default.
     @Test func zlibDCEImagesWithRealRootsPassTheOracle() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc") || FileManager.default.isExecutableFile(atPath: "/bin/gcc") else { return }
-        let out = try CLI.tempDir()
-        defer { try? FileManager.default.removeItem(at: out) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [CLI.root.appendingPathComponent("scripts/real-build.sh").path, "zlib", "--check-code", "--strategies", "default,dce",
-                       "--workload", CLI.root.appendingPathComponent("datasets/real/zlib-roots-workload.csv").path, "--out", out.path]
-        var env = ProcessInfo.processInfo.environment
-        env["SPACER_SIM"] = CLI.binary
-        p.environment = env
-        let o = Pipe(), e = Pipe()
-        p.standardOutput = o; p.standardError = e
-        try p.run()
-        let text = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let err = String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "real-build.sh zlib (dce, roots) failed:\n\(text)\n\(err)")
+        guard let b = try realBuild(["--strategies", "default,dce",
+                                     "--workload", CLI.root.appendingPathComponent("datasets/real/zlib-roots-workload.csv").path]) else { return }
+        let text = b.text
+        #expect(b.status == 0, "real-build.sh zlib (dce, roots) failed:\n\(text)\n\(b.err)")
         for s in ["default", "dce"] {
             #expect(text.contains("oracle \(s): 4/4 images print exactly what their normal build prints"), "\(text)")
         }
-        let rows = try String(contentsOf: out.appendingPathComponent("agreement.csv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let rows = b.rows
+        #expect(rows.count > 1, "no agreement.csv rows")
         var codePages: [String: Int] = [:]
         for r in rows.dropFirst() where r[2] != "whole image" {
             #expect(r[3] == r[4] && r[5] == r[6] && r[7] == r[8], "\(r.joined(separator: ","))")
