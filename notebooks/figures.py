@@ -623,7 +623,7 @@ def explain_bars(rows, out, lab, st):
         ax.set_xlabel(f"frames (physical pages of {page_unit(g)}): lower bound, then frames above it by cause")
         r0 = g[0]
         t = combo_title(combo)
-        ax.set_title((t + ": " if t else "") + f"{os.path.basename(r0['workload'])}", fontsize=10)
+        ax.set_title(t or f"workload {os.path.basename(r0['workload'])}", fontsize=10)
     handles = [Patch(facecolor="#dddddd", edgecolor="#999999", label="lower_bound_frames")] + \
               [Patch(facecolor=c, label=n) for n, c in EXPLAIN_CAUSES]
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)

@@ -97,9 +97,10 @@ extension Simulator {
     /// Each step's excess is its frames minus its own bound (≥ 0: every step keys pieces by
     /// offset, content and slice, so its classes hold every distinct content byte). The cause of
     /// a step is the drop of the running minimum of the excess, so every part is ≥ 0 and the
-    /// parts sum exactly to frames − lower_bound_frames; a step whose excess would rise (the cap's
+    /// parts sum exactly to frames − lower_bound_frames. A step whose excess would rise (the cap's
     /// or the loader's share of the bound exceeding what the layout pays, or a rare re-keying
-    /// that splits a class) contributes 0 and lowers nothing.
+    /// that splits a class) contributes 0, and the rise is absorbed by the causes after it (their
+    /// drops count only below the running minimum).
     ///
     /// - Parameters: as `simulate`.
     /// - Returns: the parts, the chain and the real metrics.
