@@ -39,6 +39,9 @@ struct ExplainCommand: ParsableCommand {
 
     @OptionGroup(title: "Output") var output: OutputOptions
 
+    @Flag(help: "With the table format: also print the counterfactual chain, every step's frames and bound per strategy.")
+    var chain = false
+
     func validate() throws {
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be from 1 to 64, found \(jobs)") }
         _ = try selection()
@@ -74,6 +77,7 @@ struct ExplainCommand: ParsableCommand {
         if format == .table {
             let head = "workload \(input.workloadPath): \(w.images.count) images, \(w.totalInstances) instances, \(w.tables.count) tables; page \(config.pageSize) B, dedup \(config.dedup.rawValue), max_page_sharing \(config.maxPageSharing), xrefs \(config.xrefs == .ignore ? "ignore (UPPER BOUND on sharing)" : "resolve")\n"
             text = head + text
+            if chain { text += "\n" + Explain.chainText(results) }
         }
         try emit(text, to: output.out, rows: results.count * LossCause.allCases.count, provenance: provenance)
         if let o = output.out, tty { note("wrote \(o) and \(o).json") }

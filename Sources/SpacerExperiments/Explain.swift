@@ -92,6 +92,16 @@ public enum Explain {
         return TidyTable(columns: head, rows: body).text() + legend
     }
 
+    /// The counterfactual chain as a terminal table: one row per strategy, one column per step
+    /// (docs/design.md §4), each `frames/bound`.
+    public static func chainText(_ results: [ExplainResult]) -> String {
+        guard let first = results.first else { return "" }
+        let head = ["strategy"] + first.attribution.steps.indices.map { "\($0)" }
+        let body = results.map { r in [r.run.label] + r.attribution.steps.map { "\($0.frames)/\($0.bound)" } }
+        let legend = "steps (frames/bound): " + first.attribution.steps.enumerated().map { "\($0.offset) \($0.element.name)" }.joined(separator: ", ") + "\n"
+        return TidyTable(columns: head, rows: body).text() + legend
+    }
+
     /// The rendering of `results` in `format` (`table`: `text`).
     public static func rendered(_ results: [ExplainResult], _ c: ResultSchema.Context, format: OutputFormat) -> String {
         format == .table ? text(results) : table(results, c).rendered(format)

@@ -35,6 +35,7 @@ public enum LossCause: String, CaseIterable, Sendable, Hashable {
 public struct LossAttribution: Sendable, Hashable {
     /// One cause's share.
     public struct Part: Sendable, Hashable {
+        /// The cause.
         public var cause: LossCause
         /// Frames attributed to the cause, ≥ 0.
         public var frames: Int
@@ -45,8 +46,12 @@ public struct LossAttribution: Sendable, Hashable {
     }
     /// One counterfactual of the chain: its name, its frame count and the lower bound valid for it.
     public struct Step: Sendable, Hashable {
+        /// What the step changes (`layout`, `no ksm cap`, … `lower bound`).
         public var name: String
+        /// Frames the counterfactual counts.
         public var frames: Int
+        /// The lower bound valid for it (`lower_bound_frames`, then without cap, then
+        /// ⌈distinct content bytes / page size⌉).
         public var bound: Int
     }
     /// The real frame count (`Metrics.frames`).
@@ -122,7 +127,7 @@ extension Simulator {
         var classIndex = [[PageDigest: Int32]](repeating: [:], count: levels)
         var mappings = [[Int]](repeating: [], count: levels)
         var pageClass: [Int32] = []          // levels per page record
-        var pageInstances: [Int] = [], pagePrivate: [Bool] = []
+        var pageInstances: [Int] = []
         var privateInstances = 0, walkedPages = 0
         var bytesInClasses = [Int](repeating: 0, count: w.contentCount)
         var kept = [Bool](repeating: false, count: w.contentCount)
@@ -228,7 +233,7 @@ extension Simulator {
                 // A page of slots only (no content, no bss) is not counted once the tables are removed.
                 let slotsOnly = hasSlots && slices.isEmpty && !writable
                 walkedPages += inst
-                pageInstances.append(inst); pagePrivate.append(isPrivate)
+                pageInstances.append(inst)
                 for l in 0..<levels {
                     if l == 0 && isPrivate { privateInstances += inst; pageClass.append(-1); continue }
                     if l >= 2 && slotsOnly { pageClass.append(Self.absent); continue }

@@ -47,6 +47,11 @@ import Testing
         // default: 2 frames, bound 1, 1 above: all of it padding (the last cause column).
         let cells = lines[3].split(separator: " ").map(String.init)
         #expect(cells == ["default", "2", "1", "1", "0", "0", "0", "0", "0", "0", "0", "0", "1", "1.00"])
+        // --chain: every step's frames/bound: 2 frames through the key steps, 1 once fill is gone.
+        let c = try CLI.run(["explain", "--tables", "t.csv", "--workload", "w.csv", "--strategies", "default", "--chain"], cwd: d)
+        let chain = c.out.split(separator: "\n").map(String.init).first { $0.hasPrefix("default") && $0.contains("/") }
+        #expect(chain?.split(separator: " ").map(String.init) == ["default", "2/1", "2/1", "2/1", "2/1", "2/1", "2/1", "2/1", "2/1", "1/1", "1/1", "1/1"])
+        #expect(c.out.contains("steps (frames/bound): 0 layout, 1 no ksm cap"))
     }
 
     @Test func exitStatuses() throws {
