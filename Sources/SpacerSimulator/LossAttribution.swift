@@ -88,7 +88,8 @@ extension Simulator {
     ///    (target symbol, addend) instead of its resolved value, as if every image agreed on the
     ///    address; 5. `call-divergence`: the same for direct-branch fields
     ///    (`RelocationField.slottable`); 6. `data-divergence`: the same for fields to data.
-    ///    Redirected fields keep their slot value (it is the same in every image).
+    ///    A redirected field (through a slot, or pinned to an old copy) is keyed by the target it
+    ///    reaches like any other, so a field direct in one image and redirected in another agree.
     /// 7. `identity-duplication` (pages): relocation fields leave the key (bodies keyed by
     ///    content alone).
     /// Then, on the page content classes K of step 7, bytes only: with B = Σ over classes of
@@ -216,7 +217,10 @@ extension Simulator {
                         if rel.pcRelative { v = v &- Int64(bitPattern: F) }
                         let width = Int(rel.width)
                         let offset = UInt64(Int(rel.offset) - sStart + 8)
-                        let from = redirected ? levels - 1 : identityFrom[Int(fieldClass[r])]
+                        // Redirected or not: a field keyed by identity is keyed by the target it
+                        // reaches (a slot leads to the very target, a pin to its old copy), so
+                        // that one field direct in one image and redirected in another agree.
+                        let from = identityFrom[Int(fieldClass[r])]
                         for l in 0..<(levels - 1) {
                             if l < from {
                                 if width == 8 { d[l].add(offset); d[l].add(UInt64(bitPattern: v)) }

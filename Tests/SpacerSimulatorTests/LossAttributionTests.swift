@@ -12,7 +12,7 @@ import SpacerTestSupport
     /// A layout of image `i` with every entry at `at[name]` and the pages its pieces touch
     /// mapped (one page-aligned region per run of touched pages).
     static func layout(_ w: Workload, _ i: Int, _ at: [String: UInt64], trampolines: [TrampolineTable] = [],
-                       redirects: RedirectMap = [:]) -> ImageLayout {
+                       redirects: RedirectMap = [:], extraCopies: [PlacedCopy] = []) -> ImageLayout {
         var l = ImageLayout(for: w.images[i], in: w)
         var spans: [(UInt64, UInt64)] = []
         for (k, t) in w.images[i].tables.enumerated() {
@@ -23,6 +23,8 @@ import SpacerTestSupport
             }
         }
         for tt in trampolines { spans.append((tt.address, tt.address + UInt64(tt.reservedBytes))) }
+        for c in extraCopies { spans.append((c.address, c.address + UInt64(w.tables[c.table].entries[c.entry].size))) }
+        l.extraCopies = extraCopies
         l.trampolines = trampolines
         l.redirects = redirects
         var pages = Set<UInt64>()
@@ -209,6 +211,26 @@ import SpacerTestSupport
         #expect(Self.nonZero(a) == [.padding: 1, .imageSetBoundary: 1])
         // The chain, step by step: 4 frames through every key step, then 3, 3, 2.
         #expect(a.steps.map(\.frames) == [4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 2])
+    }
+
+    @Test func pinnedFieldAgreesWithTheDirectOne() throws {
+        // Spacer-Δ's dead copies: v1 = a (A, calls c) + c; v2 = a (A2, calls c) + c. Image 0
+        // (v1): a at 0x100000, c at 0x101000. Image 1 (v2): a dead copy of v1's a at 0x100000
+        // whose call is pinned to image 0's c (0x101000), its own a at 0x102000, c at 0x103000.
+        // Pages: v1 a (shared by both: the pin gives the same bytes), c (offset 0 in both:
+        // shared), v2 a: 3 frames; bound ⌈(4096 + 100 + 4096) / 4096⌉ = 3: nothing above it. Every
+        // step stays at 3: keyed by target, the pinned field (redirected) and image 0's direct
+        // one (not redirected) both name c, so no step splits the shared page.
+        let call = [Relocation(offset: 1, type: .plt32, target: "c", addend: -4)]
+        let w = try Build.workload([Build.table("L", "1", [Self.fn("a", 4096, "A", call), Build.fn("c", 100, "C")]),
+                                    Build.table("L", "2", [Self.fn("a", 4096, "A2", call), Build.fn("c", 100, "C")])],
+                                   images: [[("L", "1")], [("L", "2")]])
+        let a = try Self.explain(w, [
+            Self.layout(w, 0, ["a": Self.code, "c": Self.code + 4096]),
+            Self.layout(w, 1, ["a": Self.code + 8192, "c": Self.code + 12288], redirects: [Self.code + 1: Self.code + 4096],
+                        extraCopies: [PlacedCopy(table: 0, entry: 0, address: Self.code)])])
+        #expect(a.frames == 3 && a.lowerBoundFrames == 3 && Self.nonZero(a).isEmpty)
+        #expect(a.steps.map(\.frames) == Array(repeating: 3, count: 11))
     }
 
     @Test func xrefsIgnoreHasNoDivergence() throws {
