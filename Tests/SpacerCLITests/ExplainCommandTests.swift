@@ -54,6 +54,15 @@ import Testing
         #expect(c.out.contains("steps (frames/bound): 0 layout, 1 no ksm cap"))
     }
 
+    @Test func jsonHasTheCSVColumnsWithNumbersUnquoted() throws {
+        let d = try CLI.inputs(table: table, workload: workload)
+        let r = try CLI.run(["explain", "--tables", "t.csv", "--workload", "w.csv", "--strategies", "default", "--format", "json"], cwd: d)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.hasPrefix("[\n  {\n    \"strategy\": \"default\""))
+        #expect(r.out.contains("\"cause\": \"padding\",\n    \"frames\": 1,\n    \"pages\": \"\",\n    \"strategy_frames\": 2,\n    \"lower_bound_frames\": 1"))
+        #expect(r.out.components(separatedBy: "\"cause\":").count == 1 + Self.causes.count)
+    }
+
     @Test func exitStatuses() throws {
         let d = try CLI.inputs(table: table, workload: workload)
         let bad = try CLI.run(["explain", "--tables", "t.csv", "--workload", "w.csv", "--strategies", "nope"], cwd: d)
