@@ -611,15 +611,26 @@ def explain_bars(rows, out, lab, st):
             vals = [num(per[n][cause]["frames"]) if cause in per[n] else 0 for n in order]
             ax.barh(y, vals, left=left, color=colour, edgecolor="none")
             left = [a + b for a, b in zip(left, vals)]
+        # An outlier (function-per-page: 9× the others) would squash every other bar: the axis
+        # stops at 1.3 × the second largest bar, and a cut bar says so at its end.
+        totals = sorted(num(next(iter(per[n].values()))["strategy_frames"]) for n in order)
+        limit = 1.3 * totals[-2] if len(totals) >= 2 and totals[-1] > 3 * totals[-2] else None
         for k, n in enumerate(order):
             r0 = next(iter(per[n].values()))
             lb, fr = num(r0["lower_bound_frames"]), num(r0["strategy_frames"])
-            ax.text(fr, k, f" {fr:,.0f} ({fr / lb:.2f}× bound)" if lb else f" {fr:,.0f}", va="center", fontsize=8)
+            label = f" {fr:,.0f} ({fr / lb:.2f}× bound)" if lb else f" {fr:,.0f}"
+            if limit is not None and fr > limit:
+                ax.text(limit, k, f"{label} (bar cut) ", va="center", ha="right", fontsize=8, bbox=dict(fc="white", ec="none", pad=1))
+            else:
+                ax.text(fr, k, label, va="center", fontsize=8)
+        if limit is not None:
+            ax.set_xlim(0, limit)
         ax.set_yticks(y, order)
         for tick, n in zip(ax.get_yticklabels(), order):
             tick.set_color(st[n][0] if n in st else "black")
         ax.invert_yaxis()
-        ax.margins(x=0.18)
+        if limit is None:
+            ax.margins(x=0.18)
         ax.set_xlabel(f"frames (physical pages of {page_unit(g)}): lower bound, then frames above it by cause")
         r0 = g[0]
         t = combo_title(combo)
