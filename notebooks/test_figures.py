@@ -241,6 +241,18 @@ class Figures(unittest.TestCase):
         self.assertEqual(widths, [(0, 10), (10, 3), (13, 1)])
         self.assertTrue(os.path.exists(os.path.join(self.dir, "fig-explain.png")))
 
+    def test_explain_outlier_bar_is_cut(self):
+        a = self.explain_csv("explain-o.csv", [
+            ("w.csv", "default", "", 12, 10, {"padding": 2}),
+            ("w.csv", "spacer-delta", "", 14, 10, {"padding": 4}),
+            ("w.csv", "function-per-page", "", 100, 10, {"padding": 90})])
+        status, figs, out, err = run(self.args(sweep=self.none) + ["--explain", a])
+        self.assertEqual(status, 0, err)
+        ax = figs["fig-explain"].axes[0]
+        # 100 > 3 × 14: the axis stops at 1.3 × 14 and the cut bar says so.
+        self.assertAlmostEqual(ax.get_xlim()[1], 1.3 * 14)
+        self.assertTrue(any("(bar cut)" in t.get_text() and "100" in t.get_text() for t in ax.texts))
+
     def test_explain_sum_mismatch_exits_2(self):
         a = self.explain_csv("explain-bad.csv", [("w.csv", "default", "", 30, 10, {"padding": 5})])
         p = subprocess.run([sys.executable, os.path.join(HERE, "figures.py")] + self.args(sweep=self.none) + ["--explain", a],
