@@ -10,6 +10,7 @@ Inputs (each figure is skipped, with a note, when its CSV is missing):
   --tradeoff-real  compare CSVs of the real workloads (default notebooks-out/tradeoff-{default,lua,zlib}.csv)
   --tradeoff-sweep a sweep CSV                       (default notebooks-out/sweep-tradeoff.csv)
   --agreement      agreement.csv files of scripts/real-build.sh (default notebooks-out/agreement*.csv)
+  --explain        `spacer-sim explain` CSVs         (default notebooks-out/explain-{default,lua,zlib}.csv)
   --where COL=VAL  keep only rows whose COL is VAL (repeatable; applies to every CSV that has COL)
 
 Figures:
@@ -23,6 +24,9 @@ Figures:
                               every strategy, on the real workloads and on synthetic histories; the shaded
                               box is the target (<= 1.05 x bound, <= 1.10 x default's pages).
                               Regenerate CSVs and figure: notebooks/tradeoff.sh
+  fig-explain                 explain on the real workloads: one stacked bar per strategy variant, the lower
+                              bound then frames above it by cause (one panel per workload).
+                              Regenerate CSVs and figure: notebooks/explain.sh
   fig-parity                  predicted (simulator) against measured (linked ELF) pages and frames, one
                               point per (strategy, zone, image set), with the y = x line.
                               Regenerate: scripts/real-build.sh zlib --out DIR, then --agreement DIR/agreement.csv
@@ -563,6 +567,84 @@ def real_bars(rows, out, lab, st):
     return fig
 
 
+EXPLAIN_COLUMNS = ["strategy", "params", "workload", "page_size", "cause", "frames", "strategy_frames", "lower_bound_frames"]
+# The causes of `spacer-sim explain`, in its chain order (docs/design.md §4), each with a fixed colour.
+EXPLAIN_CAUSES = [("ksm-cap", "#7f7f7f"), ("writable", "#8c564b"), ("trampoline-tables", "#9467bd"),
+                  ("address-divergence", "#d62728"), ("call-divergence", "#ff7f0e"), ("data-divergence", "#bcbd22"),
+                  ("identity-duplication", "#e377c2"), ("image-set-boundary", "#1f77b4"), ("padding", "#17becf")]
+
+
+def explain_bars(rows, out, lab, st):
+    """fig-explain: per workload (and other varying key) one panel; per strategy variant one
+    horizontal bar of its frames: the lower bound, then one stacked segment per cause."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    name = "fig-explain"
+    rows = keep(rows, name, "frames", "strategy_frames", "lower_bound_frames")
+    known = {c for c, _ in EXPLAIN_CAUSES}
+    for r in rows:
+        if r["cause"] not in known:
+            raise InputError(f"{r['__file__']}: unknown cause {r['cause']!r} (expected one of {', '.join(sorted(known))})")
+    keys, combos = facets(rows, name)
+    bars = []
+    for combo, g in combos:
+        per = defaultdict(dict)
+        for r in g:
+            per[lab(r)][r["cause"]] = r
+        for label, causes in per.items():
+            first = next(iter(causes.values()))
+            total = sum(num(r["frames"]) for r in causes.values())
+            if total != num(first["strategy_frames"]) - num(first["lower_bound_frames"]):
+                raise InputError(f"{first['__file__']}: {label}: causes sum to {total:.0f}, strategy_frames − lower_bound_frames = "
+                                 f"{num(first['strategy_frames']) - num(first['lower_bound_frames']):.0f}")
+        bars.append(per)
+    ncols = 1
+    height = max(len(p) for p in bars)
+    fig, axes = plt.subplots(len(combos), ncols, figsize=(11, 0.9 + (0.34 * height + 0.9) * len(combos)), squeeze=False)
+    for ax, (combo, g), per in zip(axes[:, 0], combos, bars):
+        order = sorted(per, key=lambda n: (num(next(iter(per[n].values()))["strategy_frames"]), n))
+        y = list(range(len(order)))
+        lbs = [num(next(iter(per[n].values()))["lower_bound_frames"]) for n in order]
+        ax.barh(y, lbs, color="#dddddd", edgecolor="#999999", linewidth=0.5)
+        left = list(lbs)
+        for cause, colour in EXPLAIN_CAUSES:
+            vals = [num(per[n][cause]["frames"]) if cause in per[n] else 0 for n in order]
+            ax.barh(y, vals, left=left, color=colour, edgecolor="none")
+            left = [a + b for a, b in zip(left, vals)]
+        # An outlier (function-per-page: 9× the others) would squash every other bar: the axis
+        # stops at 1.3 × the second largest bar, and a cut bar says so at its end.
+        totals = sorted(num(next(iter(per[n].values()))["strategy_frames"]) for n in order)
+        limit = 1.3 * totals[-2] if len(totals) >= 2 and totals[-1] > 3 * totals[-2] else None
+        for k, n in enumerate(order):
+            r0 = next(iter(per[n].values()))
+            lb, fr = num(r0["lower_bound_frames"]), num(r0["strategy_frames"])
+            label = f" {fr:,.0f} ({fr / lb:.2f}× bound)" if lb else f" {fr:,.0f}"
+            if limit is not None and fr > limit:
+                ax.text(limit, k, f"{label} (bar cut) ", va="center", ha="right", fontsize=8, bbox=dict(fc="white", ec="none", pad=1))
+            else:
+                ax.text(fr, k, label, va="center", fontsize=8)
+        if limit is not None:
+            ax.set_xlim(0, limit)
+        ax.set_yticks(y, order)
+        for tick, n in zip(ax.get_yticklabels(), order):
+            tick.set_color(st[n][0] if n in st else "black")
+        ax.invert_yaxis()
+        if limit is None:
+            ax.margins(x=0.18)
+        ax.set_xlabel(f"frames (physical pages of {page_unit(g)}): lower bound, then frames above it by cause")
+        r0 = g[0]
+        t = combo_title(combo)
+        ax.set_title(t or f"workload {os.path.basename(r0['workload'])}", fontsize=10)
+    handles = [Patch(facecolor="#dddddd", edgecolor="#999999", label="lower_bound_frames")] + \
+              [Patch(facecolor=c, label=n) for n, c in EXPLAIN_CAUSES]
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)
+    title(fig, f"Where the frames go: spacer-sim explain, one bar per strategy ({constants(rows)})", fig.get_figwidth())
+    fig.tight_layout()
+    report(fig, name, keys, combos)
+    save(fig, out, name)
+    return fig
+
+
 TRADEOFF_COLUMNS = ["strategy", "params", "page_size", "pages_per_default", "frames_per_bound"]
 
 
@@ -759,6 +841,7 @@ def run(argv=None):
     ap.add_argument("--out", default="notebooks-out")
     ap.add_argument("--tradeoff-real", nargs="*", default=[f"notebooks-out/tradeoff-{w}.csv" for w in ("default", "lua", "zlib")])
     ap.add_argument("--tradeoff-sweep", default="notebooks-out/sweep-tradeoff.csv")
+    ap.add_argument("--explain", nargs="*", default=[f"notebooks-out/explain-{w}.csv" for w in ("default", "lua", "zlib")])
     ap.add_argument("--agreement", nargs="*", default=None,
                     help="agreement.csv of scripts/real-build.sh (default: notebooks-out/agreement*.csv)")
     ap.add_argument("--where", action="append", default=[], metavar="COL=VALUE", help="keep only rows with COL == VALUE")
@@ -780,19 +863,20 @@ def run(argv=None):
     tsweep = load(a.tradeoff_sweep, TRADEOFF_COLUMNS + ["versions", "seed"], "fig-tradeoff", where) \
         if real and os.path.exists(a.tradeoff_sweep) else []
     agree = [r for p in agreement for r in load(p, AGREEMENT_COLUMNS, "fig-parity", where)]
+    explain = [r for p in a.explain if os.path.exists(p) for r in load(p, EXPLAIN_COLUMNS, "fig-explain", where)]
 
     defaults = None if a.no_spacer_sim else strategy_defaults(a.spacer_sim)
     if defaults is None:
         print("note: no spacer-sim binary for parameter defaults (--spacer-sim PATH); a strategy whose variants "
               "differ is labelled with all its parameters", file=sys.stderr)
     labeller = Labeller(defaults)
-    for r in (sweep or []) + (compare or []) + real + tsweep:
+    for r in (sweep or []) + (compare or []) + real + tsweep + explain:
         labeller.observe(r["strategy"], r["params"])
     for r in agree:
         labeller.observe(*split_given(r["strategy"]))
     lab = lambda r: labeller.label(r["strategy"], r["params"])  # noqa: E731
     lab_given = lambda r: labeller.label(*split_given(r["strategy"]))  # noqa: E731
-    st = styles([lab(r) for r in (sweep or []) + (compare or []) + real + tsweep] + [lab_given(r) for r in agree if num(r.get("predicted_frames")) is not None])
+    st = styles([lab(r) for r in (sweep or []) + (compare or []) + real + tsweep + explain] + [lab_given(r) for r in agree if num(r.get("predicted_frames")) is not None])
 
     figs, refused = {}, []
 
@@ -821,6 +905,10 @@ def run(argv=None):
         attempt(lambda *x: named(tradeoff(*x), "fig-tradeoff"), real, tsweep, a.out, lab, st)
     else:
         print("note: no trade-off CSVs; run notebooks/tradeoff.sh; trade-off figure skipped", file=sys.stderr)
+    if explain:
+        attempt(lambda *x: named(explain_bars(*x), "fig-explain"), explain, a.out, lab, st)
+    else:
+        print("note: no explain CSVs; run notebooks/explain.sh; fig-explain skipped", file=sys.stderr)
     if agree:
         attempt(lambda *x: named(parity(*x), "fig-parity"), agree, a.out, lab_given, st)
     else:

@@ -119,7 +119,7 @@ class Figures(unittest.TestCase):
         self.tmp.cleanup()
 
     def args(self, **kw):
-        a = ["--out", self.dir, "--compare", self.none, "--tradeoff-real", "--agreement", "--no-spacer-sim", "--formats", "png"]
+        a = ["--out", self.dir, "--compare", self.none, "--tradeoff-real", "--agreement", "--explain", "--no-spacer-sim", "--formats", "png"]
         for k, v in kw.items():
             a += [f"--{k.replace('_', '-')}", v]
         return a
@@ -207,6 +207,59 @@ class Figures(unittest.TestCase):
         self.assertIn("frames", ax.get_xlabel())
         self.assertIn("largest |measured − predicted| 1", ax.get_title())
         self.assertTrue(os.path.exists(os.path.join(self.dir, "fig-parity.png")))
+
+    def explain_csv(self, name, rows):
+        path = os.path.join(self.dir, name)
+        header = ["strategy", "params", "workload", "tables", "images", "instances", "page_size", "dedup", "max_page_sharing", "xrefs",
+                  "seed", "cause", "frames", "pages", "strategy_frames", "lower_bound_frames", "total_pages", "tool_version",
+                  "tool_commit", "input_digest"]
+        out = []
+        for wl, strategy, params, frames, bound, parts in rows:
+            for cause, _ in figures.EXPLAIN_CAUSES:
+                out.append({"strategy": strategy, "params": params, "workload": wl, "tables": "datasets/real", "images": 8,
+                            "instances": 8, "page_size": 4096, "dedup": "ksm", "max_page_sharing": 256, "xrefs": "resolve",
+                            "seed": "", "cause": cause, "frames": parts.get(cause, 0), "pages": "", "strategy_frames": frames,
+                            "lower_bound_frames": bound, "total_pages": 100, "tool_version": "0.2.0", "tool_commit": "abc",
+                            "input_digest": "d1"})
+        write(path, out, header)
+        return path
+
+    def test_explain_stacked_bars_per_workload(self):
+        a = self.explain_csv("explain-a.csv", [
+            ("datasets/real/default-workload.csv", "default", "", 30, 10, {"image-set-boundary": 15, "padding": 5}),
+            ("datasets/real/default-workload.csv", "spacer-delta", "", 14, 10, {"trampoline-tables": 3, "padding": 1})])
+        b = self.explain_csv("explain-b.csv", [("datasets/real/zlib-workload.csv", "default", "", 7, 5, {"call-divergence": 2})])
+        status, figs, out, err = run(self.args(sweep=self.none) + ["--explain", a, b])
+        self.assertEqual(status, 0, err)
+        fig = figs["fig-explain"]
+        self.assertEqual(fig.spacer_facet_keys, ["workload"])
+        self.assertEqual(len(fig.spacer_panels), 2)
+        ax = fig.axes[0]
+        # Bars sorted by frames: spacer-delta (14) first; its bound segment 10, then 3 trampoline frames from 10.
+        self.assertEqual([t.get_text() for t in ax.get_yticklabels()], ["spacer-delta", "default"])
+        widths = [(round(p.get_x()), round(p.get_width())) for p in ax.patches if p.get_width() > 0 and abs(p.get_y() + p.get_height() / 2) < 0.01]
+        self.assertEqual(widths, [(0, 10), (10, 3), (13, 1)])
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "fig-explain.png")))
+
+    def test_explain_outlier_bar_is_cut(self):
+        a = self.explain_csv("explain-o.csv", [
+            ("w.csv", "default", "", 12, 10, {"padding": 2}),
+            ("w.csv", "spacer-delta", "", 14, 10, {"padding": 4}),
+            ("w.csv", "function-per-page", "", 100, 10, {"padding": 90})])
+        status, figs, out, err = run(self.args(sweep=self.none) + ["--explain", a])
+        self.assertEqual(status, 0, err)
+        ax = figs["fig-explain"].axes[0]
+        # 100 > 3 × 14: the axis stops at 1.3 × 14 and the cut bar says so.
+        self.assertAlmostEqual(ax.get_xlim()[1], 1.3 * 14)
+        self.assertTrue(any("(bar cut)" in t.get_text() and "100" in t.get_text() for t in ax.texts))
+
+    def test_explain_sum_mismatch_exits_2(self):
+        a = self.explain_csv("explain-bad.csv", [("w.csv", "default", "", 30, 10, {"padding": 5})])
+        p = subprocess.run([sys.executable, os.path.join(HERE, "figures.py")] + self.args(sweep=self.none) + ["--explain", a],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("causes sum to 5", p.stderr)
+        self.assertNotIn("Traceback", p.stderr)
 
     def test_missing_column_exits_2_naming_file_and_column(self):
         path = os.path.join(self.dir, "sweep.csv")

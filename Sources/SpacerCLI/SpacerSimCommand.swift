@@ -27,7 +27,7 @@ public struct SpacerSimCommand: ParsableCommand {
         Exit status: 0 ok, 64 usage, 65 bad input data, 66 missing input, 69 unavailable, \
         70 internal error, 73 cannot create output, 74 I/O error.
         """,
-        subcommands: [CompareCommand.self, StrategiesCommand.self, ExtractCommand.self, RootsCommand.self, PlaceCommand.self, ScoreCommand.self, MeasureCommand.self,
+        subcommands: [CompareCommand.self, ExplainCommand.self, StrategiesCommand.self, ExtractCommand.self, RootsCommand.self, PlaceCommand.self, ScoreCommand.self, MeasureCommand.self,
                       GenerateCommand.self, SweepCommand.self, MergeCommand.self])
 
     public init() {}
