@@ -43,8 +43,16 @@ public struct ObjectInput: Sendable {
 ///   `value + addend (+ 4 if PC-relative)`;
 /// - a reference into a mergeable string section becomes the library-wide row `str.<hash>` of
 ///   the NUL-terminated string it points into (hash over the string's bytes with its NUL); into a
-///   mergeable constant section of entry size E, the row `cst<E>.<hash>`. These rows have an
-///   empty `object` (ld merges them across objects), binding local, and appear once per table;
+///   mergeable constant section of entry size E (`.rodata.cst4/8/16/32`), the row
+///   `cst<E>.<hash>` of the E-byte constant it points into, aligned to E. These rows have an
+///   empty `object` (ld merges them across objects), binding local, and appear once per table.
+///   The addend becomes the residual from the piece's start (a reference 4 bytes into a
+///   constant, or at the end of the pool, stays exactly that). So a function keeps its
+///   relocation list when the pool around its constants changes from release to release;
+/// - a constant that carries relocations (gcc puts function and string addresses into
+///   `.rodata.cst8`/`.cst16` without -fPIC) is a row of its object (`object` set, binding local)
+///   with its relocations, named `cst<E>.<h>` with h the FNV-1a 64 of its `hash` and `relocs`
+///   columns (see `Extraction.relocatedConstant`): identical constants of one object are one row;
 /// - a reference into any other allocated section makes that section one `rodata`, `data` or
 ///   `bss` row (non-writable, writable with contents, `SHT_NOBITS`), named by its OBJECT symbol
 ///   at offset 0 or else its section name. Compiler-numbered local statics (`cnt.0`) are named
@@ -57,7 +65,7 @@ public struct ObjectInput: Sendable {
 /// (a weak one after a strong one, a second copy) gives no row, as the link would drop it.
 /// `order` is a running index in link order: objects in input order, sections in header order,
 /// carved functions by address; `str`/`cst`/common rows follow the first row that references
-/// them.
+/// them (and the literals a constant with relocations references follow it).
 ///
 /// Every malformed input throws `SpacerError.data` naming the object (`lib.a(member.o)` for
 /// archive members) and `byte N` within it; nothing traps.
@@ -154,6 +162,8 @@ final class ObjectState {
     var relocs: [Int: [ELFRelocation]] = [:]
     /// Executable sections carved into several functions (their gaps hold no row).
     var carved: Set<Int> = []
+    /// Mergeable sections split into literal rows (`isLiteralSection`), decided once in `init`.
+    var literalSections: Set<Int> = []
 
     init(index: Int, input: ObjectInput) throws {
         self.index = index
@@ -171,6 +181,7 @@ final class ObjectState {
                                        expected: "a name for allocated section \(sec.index) (sh_name)", found: "an empty name")
             }
             guard sec.size > 0 else { continue }
+            if try Self.splitsIntoLiterals(sec, elf) { literalSections.insert(sec.index) }
             if sec.isExecutable {
                 guard sec.type != ELFConst.SHT_NOBITS else { continue }
                 if Self.carves(sec) {
@@ -306,13 +317,32 @@ final class ObjectState {
         return st.offset + 24 * i
     }
 
-    /// Whether a section is split into `str.*`/`cst*.*` literal rows. A mergeable section with
-    /// relocations (gcc puts pairs of string addresses into `.rodata.cst8`/`.cst16` without
-    /// -fPIC) is not: its pieces are not plain bytes, so it stays one data row with its
-    /// relocations (a literal row carries none, and moving such a piece would lose the pointers).
-    func isLiteralSection(_ sec: ELFSection) -> Bool {
-        sec.isAlloc && !sec.isExecutable && sec.isMerge && sec.type == ELFConst.SHT_PROGBITS
-            && (sec.isStrings || sec.entsize > 0) && (elf.relocationSections[sec.index] ?? []).allSatisfy { elf.sections[$0].size == 0 }
+    /// Whether a section is split into `str.*`/`cst*.*` literal rows (decided in `init`).
+    func isLiteralSection(_ sec: ELFSection) -> Bool { literalSections.contains(sec.index) }
+
+    /// Whether an allocated, non-executable `SHF_MERGE` `PROGBITS` section is split into literal
+    /// rows, one per piece (`piece(of:at:)`):
+    /// - a string section (`SHF_STRINGS`) when it has no relocations (a string with a pointer in
+    ///   it is no plain string: the section stays one data row);
+    /// - a constant section of entry size E (`.rodata.cst4/8/16/32`) when E is a power of two of
+    ///   at most `TableEntry.maxAlign` and every relocation field of the section lies inside one
+    ///   E-byte piece (gcc puts function and string addresses into `.rodata.cst8`/`.cst16`
+    ///   without -fPIC; such a piece becomes a row carrying its relocations, see `locate`). A
+    ///   field across two pieces, or of a type spacer-sim does not model, keeps the section one
+    ///   data row (whose extraction then reports the unmodelled type).
+    static func splitsIntoLiterals(_ sec: ELFSection, _ elf: ELFObject) throws -> Bool {
+        guard sec.isAlloc, !sec.isExecutable, sec.isMerge, sec.type == ELFConst.SHT_PROGBITS else { return false }
+        let relocated = (elf.relocationSections[sec.index] ?? []).contains { elf.sections[$0].size > 0 }
+        if sec.isStrings { return !relocated }
+        let e = sec.entsize
+        guard e > 0, e & (e - 1) == 0, e <= TableEntry.maxAlign else { return false }
+        guard relocated else { return true }
+        guard let relocations = try? elf.relocations(for: sec.index) else { return false }  // malformed: reported if referenced
+        for r in relocations {
+            guard let width = RelocationType(elfType: r.type)?.width, r.offset >= 0,
+                  r.offset / e == (r.offset + width - 1) / e else { return false }
+        }
+        return true
     }
 
     /// The row holding offset `probe` of executable section `section` (the last row starting at
@@ -393,6 +423,12 @@ struct Extraction {
     var shared: [String: TableEntry] = [:]
     /// Source of each library-wide literal row (its first occurrence).
     var sharedSources: [String: ELFExtractor.RowSource] = [:]
+    /// Constants with relocations (rows of their object), by `objectConstantID`, and their sources.
+    var objectConstants: [String: TableEntry] = [:]
+    var objectConstantSources: [String: ELFExtractor.RowSource] = [:]
+    /// Row name of each constant with relocations, by piece, and the pieces being built.
+    var constantNames: [RowKey: String] = [:]
+    var constantsInProgress: Set<RowKey> = []
     var result: [TableEntry] = []
     var resultSources: [ELFExtractor.RowSource?] = []
 
@@ -417,16 +453,29 @@ struct Extraction {
             let n = o.dataNames[key.section]!
             rows[key] = try build(o, section: key.section, start: 0, size: sec.size, kind: kind, name: n.name, binding: n.binding)
         }
-        // Link order, with library-wide rows after the first row that references them.
+        // Link order, with literal rows (library-wide ones and constants with relocations) after
+        // the first row that references them.
         var placed: Set<String> = []
         for key in rows.keys.sorted() {
             let entry = rows[key]!
             let o = objects[key.object]
             append(entry, ELFExtractor.RowSource(object: key.object, section: key.section, start: key.start, size: entry.size,
                                                  carvedWithOthers: o.carved.contains(key.section) && (o.codeRows[key.section]?.count ?? 0) > 1))
-            for r in entry.relocations where shared[r.target] != nil && !placed.contains(r.target) {
-                placed.insert(r.target)
-                append(shared[r.target]!, sharedSources[r.target])
+            appendLiterals(referencedBy: entry, object: key.object, placed: &placed)
+        }
+    }
+
+    /// Appends the literal rows `entry` references that are not placed yet, each followed by
+    /// those it references in turn (a constant with relocations may point at strings).
+    private mutating func appendLiterals(referencedBy entry: TableEntry, object: Int, placed: inout Set<String>) {
+        for r in entry.relocations {
+            let own = Self.objectConstantID(object, r.target)
+            if let c = objectConstants[own] {
+                guard placed.insert(own).inserted else { continue }
+                append(c, objectConstantSources[own])
+                appendLiterals(referencedBy: c, object: object, placed: &placed)
+            } else if let e = shared[r.target], placed.insert(r.target).inserted {
+                append(e, sharedSources[r.target])
             }
         }
     }
@@ -634,18 +683,25 @@ struct Extraction {
         }
         if o.isLiteralSection(sec) {
             let piece = o.piece(of: s, at: probe)
+            let residual = addend &+ Int64(v - piece.lowerBound)   // S + A stays: piece start + residual
+            if !sec.isStrings, try o.relocations(for: s).contains(where: { piece.contains($0.offset) }) {
+                return (try relocatedConstant(o, section: s, piece: piece), residual)
+            }
             let data = o.elf.contents(of: s)
             let bytes = data[(data.startIndex + piece.lowerBound)..<(data.startIndex + piece.upperBound)]
             let hash = FNV1a64.hex(bytes)
             let literal = sec.isStrings ? "str.\(hash)" : "cst\(sec.entsize).\(hash)"
+            // A constant is aligned to its entry size (its offset in the pool is a multiple of
+            // it; the pool's own alignment says nothing more about one constant).
+            let align = sec.isStrings ? sec.align : sec.entsize
             if var e = shared[literal] {
-                if sec.align > e.align { e.align = sec.align; shared[literal] = e }
+                if align > e.align { e.align = align; shared[literal] = e }
             } else {
                 shared[literal] = TableEntry(kind: .rodata, name: literal, object: "", section: sec.name, binding: .local,
-                                             order: 0, size: piece.count, align: sec.align, hash: hash)
+                                             order: 0, size: piece.count, align: align, hash: hash)
                 sharedSources[literal] = ELFExtractor.RowSource(object: o.index, section: s, start: piece.lowerBound, size: piece.count, carvedWithOthers: false)
             }
-            return (literal, addend &+ Int64(v - piece.lowerBound))
+            return (literal, residual)
         }
         guard let d = o.dataNames[s] else { return (fallback, addend) }
         if d.binding != .local {  // a losing duplicate of a global name: the kept copy answers
@@ -660,6 +716,40 @@ struct Extraction {
         }
         return (d.name, addend &+ Int64(v))
     }
+
+    /// The row name of the constant `piece` of constant section `s` of object `o` when the piece
+    /// carries relocations: `cst<E>.<h>`, h the FNV-1a 64 of the UTF-8 text `<hash>,<relocs>`
+    /// (the row's `hash` and `relocs` columns as the table writes them), so that two constants
+    /// are one row exactly when their bytes and normalised relocations agree. Unlike a plain
+    /// constant the row is the object's own (`object` set, binding local): ld does not merge a
+    /// section with relocations across objects, and its targets (static functions) resolve
+    /// within the object. Identical constants of one object are one row (the first piece's).
+    /// - Throws: as `build`; `.data` for a constant whose relocations lead back to itself.
+    private mutating func relocatedConstant(_ o: ObjectState, section s: Int, piece: Range<Int>) throws -> String {
+        let key = RowKey(object: o.index, section: s, start: piece.lowerBound)
+        if let name = constantNames[key] { return name }
+        let sec = o.elf.sections[s]
+        guard constantsInProgress.insert(key).inserted else {
+            throw SpacerError.data(file: o.file, location: "byte \(sec.offset + piece.lowerBound)",
+                                   expected: "constants of \(sec.name) whose relocations do not lead back to themselves",
+                                   found: "a cycle through the constant at offset \(piece.lowerBound)")
+        }
+        var e = try build(o, section: s, start: piece.lowerBound, size: piece.count, kind: .rodata,
+                          name: "constant at offset \(piece.lowerBound) of \(sec.name)", binding: .local)
+        constantsInProgress.remove(key)
+        e.name = "cst\(sec.entsize).\(FNV1a64.hex(Array((e.hash + "," + e.relocations.map(\.encoded).joined(separator: " ")).utf8)))"
+        e.align = sec.entsize
+        constantNames[key] = e.name
+        let id = Self.objectConstantID(o.index, e.name)
+        if objectConstants[id] == nil {
+            objectConstants[id] = e
+            objectConstantSources[id] = ELFExtractor.RowSource(object: o.index, section: s, start: piece.lowerBound, size: piece.count, carvedWithOthers: false)
+        }
+        return e.name
+    }
+
+    /// The key of an object's own constant row `name` in `objectConstants`.
+    static func objectConstantID(_ object: Int, _ name: String) -> String { "\(object)\u{1}\(name)" }
 
     static let modelledTypes = "R_X86_64_64, PC32, PLT32, 32, 32S, 16, PC16, 8, PC8, PC64, GOTPCREL, GOTPCRELX, REX_GOTPCRELX, TLSGD, TLSLD, DTPOFF32, GOTTPOFF, TPOFF32, SIZE32, SIZE64"
     static let typeNames: [UInt32: String] = [

@@ -22,13 +22,19 @@ import SpacerStrategies
         int api(int x) { counter++; return helper(x) + twice(x) + counter; }
         const char *name(int i) { return names[i % 3]; }
         long sum(int n) { long s = 0; for (int i = 0; i < n; i++) s += api(i) ^ twice(i); return s; }
+        \(v == 2 ? "double extra(double x) { return x * 1.25; }" : "")
+        struct walker { int (*pre)(int); int (*post)(int); double scale; };
+        __attribute__((noinline)) static int pre(int x) { return x + 11; }
+        __attribute__((noinline)) static int post(int x) { return x * 7; }
+        __attribute__((noinline)) static int walk(struct walker *w, int x) { return w->pre(x) + w->post(x) + (int)(w->scale * x); }
+        int walkers(int x) { struct walker w; w.pre = pre; w.post = post; w.scale = 2.5; return walk(&w, x) + (int)(x * 0.75); }
         """
     }
     static let driver = """
         #include <stdio.h>
-        int api(int); int (*pick(int))(int); const char *name(int); long sum(int);
+        int api(int); int (*pick(int))(int); const char *name(int); long sum(int); int walkers(int);
         int main(void) {
-            for (int i = 0; i < 4; i++) printf("api(%d)=%d name=%s\\n", i, api(i), name(i));
+            for (int i = 0; i < 4; i++) printf("api(%d)=%d name=%s walkers=%d\\n", i, api(i), name(i), walkers(i));
             printf("pick %d %d sum %ld\\n", pick(0)(7), pick(1)(7), sum(100));
             return 0;
         }
@@ -62,6 +68,13 @@ import SpacerStrategies
         guard Toolchain.available else { return }
         let (s, libs, tables) = try Self.setUp()
         let w = try Workload(rows: [WorkloadRow(image: "v1", library: "L", version: "1"), WorkloadRow(image: "v2", library: "L", version: "2")], tables: tables)
+        // extra's constant (1.25, new in version 2) moves the constants of the .rodata.cst8 pool, among them
+        // &post, which gcc stores there for walkers (a constant with a relocation): walkers
+        // still has one body in both versions, referencing &post's own row.
+        let walkers = tables.map { $0.entries.first { $0.name == "walkers" }! }
+        #expect(walkers[0].hash == walkers[1].hash && walkers[0].relocations == walkers[1].relocations)
+        let post = tables[0].entries.first { e in walkers[0].relocations.contains { $0.target == e.name } && e.name.hasPrefix("cst8.") && !e.relocations.isEmpty }
+        #expect(post?.relocations.map(\.target) == ["post"] && post?.object == "lib.o")
         let layouts = try StrategyRegistry.make(strategy).place(w, context: PlacementContext()).layouts
         let files = try LinkEmitter.emit(workload: w, layouts: layouts, libraries: libs, strategy: strategy)
         #expect(files.count == 2)
