@@ -7,11 +7,14 @@
  * Loop mode (issue 13, `spacer-sim run`): with SPACER_DRIVER_LOOP=N in the environment the
  * workload runs N times (0: until the process is stopped), stdout carries the oracle output of the
  * first run only (so it is the same as without the variable), and stderr one line per run,
- * "iteration K ns T", its wall-clock time (CLOCK_MONOTONIC). */
+ * "iteration K ns T", its wall-clock time (CLOCK_MONOTONIC). With SPACER_DRIVER_IDLE=1 as well,
+ * the process then waits (pause) until it is stopped, its memory unchanged: what `run` measures
+ * when the pages must be stable for KSM. */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include "zlib.h"
 
 static int quiet;   /* after the first run of loop mode: print nothing on stdout */
@@ -80,5 +83,7 @@ int main(void) {
         fflush(stdout);
         fprintf(stderr, "iteration %ld ns %lld\n", k, (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
     }
+    const char *idle = getenv("SPACER_DRIVER_IDLE");
+    if (idle && *idle == '1') for (;;) pause();
     return bad;
 }
