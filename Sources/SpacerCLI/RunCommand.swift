@@ -70,6 +70,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Workload runs per driver: 0 repeats it until stopped; N > 0 runs it N times, then the instance idles with its memory unchanged (settle counts from when all are done).", valueName: "n"))
     var driverIterations = 0
 
+    @Option(help: ArgumentHelp("Instead of memory: time each image's driver K times per strategy, one process at a time: short-lived (whole processes) and long-lived (per-iteration times of one looping process), directly and through the mechanism; median, quartiles, ratio to default.", valueName: "K"))
+    var runtime: Int?
+
     @OptionGroup(title: "Output") var output: OutputOptions
 
     enum Profile: String, ExpressibleByArgument, CaseIterable { case paper, fast }
@@ -79,6 +82,7 @@ struct RunCommand: ParsableCommand {
         guard (1...64).contains(instances) else { throw ValidationError("--instances must be 1 to 64, found \(instances)") }
         if let s = stagger, !(0...3600).contains(s) { throw ValidationError("--stagger must be 0 to 3600 s, found \(s)") }
         if let s = settle, !(0...3600).contains(s) { throw ValidationError("--settle must be 0 to 3600 s, found \(s)") }
+        if let k = runtime, !(1...10_000).contains(k) { throw ValidationError("--runtime must be 1 to 10000, found \(k)") }
         guard (0...1_000_000).contains(driverIterations) else { throw ValidationError("--driver-iterations must be 0 to 1000000, found \(driverIterations)") }
         guard (1...1000).contains(settleScans) else { throw ValidationError("--settle-scans must be 1 to 1000, found \(settleScans)") }
         if let n = pagesToScan, !(1...100_000).contains(n) { throw ValidationError("--pages-to-scan must be 1 to 100000, found \(n)") }
@@ -104,9 +108,22 @@ struct RunCommand: ParsableCommand {
             let dir = try workDir ?? FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask,
                                                              appropriateFor: URL(fileURLWithPath: NSTemporaryDirectory()), create: true).path
             let p = plan(loader: loaderPath, workDir: dir)
-            let r = try RuntimeRun(plan: p, log: note).run(groups)
             let images = groups.flatMap(\.images)
             let digests = try images.map(FileDigest.of(file:))
+            if let k = runtime {
+                let series = try RuntimeCost(plan: p, runs: k, log: note).measure(groups)
+                let table = RuntimeCost.table(series, inputDigest: FileDigest.combined(digests))
+                let format = output.resolved()
+                let text = format == .table
+                    ? TidyTable(columns: table.columns, numeric: table.numeric, rows: table.rows.filter { $0[0] == "summary" }).text()
+                    : table.rendered(format)
+                try emit(text, to: output.out, rows: table.rows.count,
+                         provenance: Provenance(inputs: digests, options: ["dedup": dedup.rawValue, "runtime": String(k), "profile": profile.rawValue,
+                                                                           "pages_to_scan": String(p.profile.pagesToScan),
+                                                                           "sleep_millisecs": String(p.profile.sleepMillisecs), "loader": loaderPath]))
+                return
+            }
+            let r = try RuntimeRun(plan: p, log: note).run(groups)
             let table = RunSchema.table(samples: r.samples, outcomes: r.outcomes, dedup: dedup, inputDigest: FileDigest.combined(digests))
             let format = output.resolved()
             let text = format == .table ? RunSchema.summary(r.outcomes, dedup: dedup) : table.rendered(format)

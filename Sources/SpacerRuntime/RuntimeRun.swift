@@ -161,12 +161,19 @@ public struct RunOutcome: Sendable, Hashable {
     /// capped).
     public var scansAfterLastStart: Int, converged: Bool
 
+    /// The mechanism.
+    public var dedup: DedupModel
+
     /// measured − predicted.
     public var difference: Int { measuredFrames - predictedFrames }
 
     /// The difference broken down: runtime writes (prediction → live), KSM ignoring
     /// protections (live → any protection), KSM not (yet) merging equal pages (→ measured).
     public var explanation: String {
+        if dedup == .loader {
+            return "pool of \(poolPages) read-only pages (the prediction's read-only frames: \(predictedReadOnlyFrames)) + "
+                + "\(predictedWritableFrames) private writable pages; \(signed(difference)) not explained by the model"
+        }
         let writes = liveFrames - predictedFrames
         let prot = liveFramesAnyProtection - liveFrames
         let rest = measuredFrames - liveFramesAnyProtection
@@ -320,18 +327,23 @@ public struct RuntimeRun {
             samples.append(last)
             let sharing = (last.counters["pages_sharing"] ?? nil) ?? 0
             var pfns: Set<UInt64> = [], absent = 0
-            var liveRule: [LiveKey: Int] = [:], liveAny: [[UInt8]: Int] = [:]
+            var liveRule: [LiveKey: Int] = [:], liveAny: [LiveKey: Int] = [:]
             var privateWritable = 0, writtenRO = 0, writtenRW = 0
+            let staticKeys = pages.map { $0.map { LiveKey($0.bytes, writable: false) } }
             for s in started {
                 guard !s.inst.exited else { continue }
                 let addrs = pages[s.image].map(\.address)
                 let frames = try ProcStats.frames(pid: s.inst.pid, addresses: addrs, pageSize: ps)
                 for f in frames { if let f { pfns.insert(f) } else { absent += 1 } }
                 let live = try ProcStats.pageBytes(pid: s.inst.pid, addresses: addrs, pageSize: ps)
-                for (p, b) in zip(pages[s.image], live) {
-                    if b != p.bytes { if p.writable { writtenRW += 1 } else { writtenRO += 1 } }
-                    if rule.isPrivate(writable: p.writable) { privateWritable += 1 } else { liveRule[LiveKey(bytes: b, writable: p.writable), default: 0] += 1 }
-                    liveAny[b, default: 0] += 1
+                for (k, (p, b)) in zip(pages[s.image], live).enumerated() {
+                    let any = LiveKey(b, writable: false)
+                    if any != staticKeys[s.image][k] { if p.writable { writtenRW += 1 } else { writtenRO += 1 } }
+                    if rule.isPrivate(writable: p.writable) { privateWritable += 1 } else {
+                        var key = any; key.writable = p.writable
+                        liveRule[key, default: 0] += 1
+                    }
+                    liveAny[any, default: 0] += 1
                 }
             }
             let liveFrames = liveRule.values.reduce(0) { $0 + rule.frames(mappings: $1) } + privateWritable
@@ -355,7 +367,8 @@ public struct RuntimeRun {
                                      pfnFrames: pfns.count + absent, liveFrames: liveFrames, liveFramesAnyProtection: liveAnyFrames,
                                      pagesWrittenReadOnly: writtenRO, pagesWrittenWritable: writtenRW, poolPages: poolPages,
                                      oraclePassed: passed, oracleKnown: known, last: last,
-                                     scansAfterLastStart: (ksm.number("full_scans") ?? 0) - scansAtLastStart, converged: converged)
+                                     scansAfterLastStart: (ksm.number("full_scans") ?? 0) - scansAtLastStart, converged: converged,
+                                     dedup: plan.dedup)
             log("run \(g.label): predicted \(outcome.predictedFrames) frames, measured \(measured) (pagemap \(outcome.pfnFrames)), oracle \(passed)/\(known)")
             return (samples, outcome)
         } catch {
@@ -370,5 +383,21 @@ public struct RuntimeRun {
         return String(decoding: d, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("iteration ") }.count
     }
 
-    struct LiveKey: Hashable { var bytes: [UInt8]; var writable: Bool }
+    /// A page content by a 128-bit hash (two 64-bit multiply-xorshift lanes over the page's
+    /// words; for counting live contents, where a collision, at 2^-128, is not worth a byte
+    /// comparison) and the model's writable flag.
+    struct LiveKey: Hashable {
+        var h1: UInt64, h2: UInt64, writable: Bool
+        init(_ bytes: [UInt8], writable: Bool) {
+            var a: UInt64 = 0x9E37_79B9_7F4A_7C15, b: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+            bytes.withUnsafeBytes { raw in
+                let w = raw.bindMemory(to: UInt64.self)
+                for x in w {
+                    a = (a ^ x) &* 0xFF51_AFD7_ED55_8CCD; a ^= a >> 29
+                    b = (b &+ x) &* 0xC4CE_B9FE_1A85_EC53; b ^= b >> 31
+                }
+            }
+            h1 = a; h2 = b; self.writable = writable
+        }
+    }
 }

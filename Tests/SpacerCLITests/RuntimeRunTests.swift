@@ -85,8 +85,8 @@ import Testing
         let ksm = KSMControl()
         let before = ksm.settings()
         let dirs = ["default", "per-occurrence", "spacer-delta", "normal"].map { b.dir.appendingPathComponent($0).path }
-        let r = try CLI.run(["run", "--dedup", "ksm", "--instances", "2", "--profile", "fast", "--loader", Self.loader, "--format", "csv",
-                             "--work-dir", b.dir.appendingPathComponent("run-ksm").path] + dirs)
+        let r = try CLI.run(["run", "--dedup", "ksm", "--instances", "2", "--profile", "fast", "--stagger", "0.2", "--driver-iterations", "1", "--loader", Self.loader,
+                             "--format", "csv", "--work-dir", b.dir.appendingPathComponent("run-ksm").path] + dirs)
         #expect(ksm.settings() == before, "KSM settings changed: before \(before), after \(ksm.settings())")
         #expect(r.status == 0, "\(r.err)")
         let f = Self.finals(r.out)
@@ -114,7 +114,7 @@ import Testing
         let b = try Self.realBuild()
         guard b.status == 0 else { Issue.record("real-build.sh zlib failed:\n\(b.text)"); return }
         let dirs = ["default", "spacer-delta"].map { b.dir.appendingPathComponent($0).path }
-        let r = try CLI.run(["run", "--dedup", "loader", "--instances", "2", "--profile", "fast", "--settle", "0.5", "--loader", Self.loader,
+        let r = try CLI.run(["run", "--dedup", "loader", "--instances", "2", "--profile", "fast", "--stagger", "0.2", "--settle", "0.5", "--loader", Self.loader,
                              "--format", "csv", "--work-dir", b.dir.appendingPathComponent("run-loader").path] + dirs)
         #expect(r.status == 0, "\(r.err)")
         let f = Self.finals(r.out)
