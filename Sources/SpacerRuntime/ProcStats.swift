@@ -15,9 +15,27 @@ public enum ProcStats {
         static func + (a: Memory, b: Memory) -> Memory { Memory(rssKiB: a.rssKiB + b.rssKiB, pssKiB: a.pssKiB + b.pssKiB) }
     }
 
+    /// A /proc file's whole text, read with read(2) until end of file (procfs files report size
+    /// 0 and are generated in pieces, so a reader that trusts the size or one read gets a
+    /// truncated smaps); nil when it cannot be opened.
+    public static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// The whole process: `/proc/PID/smaps_rollup`'s Rss and Pss; nil when the process is gone.
     public static func rollup(pid: pid_t) -> Memory? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return nil }
+        guard let text = read("/proc/\(pid)/smaps_rollup"), !text.isEmpty else { return nil }
         var m = Memory()
         for line in text.split(separator: "\n") {
             if line.hasPrefix("Rss:") { m.rssKiB = kib(line) } else if line.hasPrefix("Pss:") { m.pssKiB = kib(line) }
@@ -28,7 +46,7 @@ public enum ProcStats {
     /// Rss and Pss of the mappings (from `/proc/PID/smaps`) that lie inside `ranges` (byte
     /// address ranges; the image's pages); nil when the process is gone.
     public static func mappings(pid: pid_t, inside ranges: [Range<UInt64>]) -> Memory? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8) else { return nil }
+        guard let text = read("/proc/\(pid)/smaps"), !text.isEmpty else { return nil }
         var m = Memory()
         var inside = false
         for line in text.split(separator: "\n") {

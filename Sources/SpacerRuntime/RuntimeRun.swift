@@ -330,6 +330,8 @@ public struct RuntimeRun {
             var liveRule: [LiveKey: Int] = [:], liveAny: [LiveKey: Int] = [:]
             var privateWritable = 0, writtenRO = 0, writtenRW = 0
             let staticKeys = pages.map { $0.map { LiveKey($0.bytes, writable: false) } }
+            // Page by page: every image page whose live bytes differ from the file's.
+            var written = "image,instance,address,writable,file_zero,live_zero,changed_bytes\n"
             for s in started {
                 guard !s.inst.exited else { continue }
                 let addrs = pages[s.image].map(\.address)
@@ -338,7 +340,12 @@ public struct RuntimeRun {
                 let live = try ProcStats.pageBytes(pid: s.inst.pid, addresses: addrs, pageSize: ps)
                 for (k, (p, b)) in zip(pages[s.image], live).enumerated() {
                     let any = LiveKey(b, writable: false)
-                    if any != staticKeys[s.image][k] { if p.writable { writtenRW += 1 } else { writtenRO += 1 } }
+                    if any != staticKeys[s.image][k] {
+                        if p.writable { writtenRW += 1 } else { writtenRO += 1 }
+                        let changed = zip(b, p.bytes).reduce(0) { $0 + ($1.0 != $1.1 ? 1 : 0) }
+                        written += "\(URL(fileURLWithPath: g.images[s.image]).lastPathComponent),\(s.k),0x\(String(p.address, radix: 16)),\(p.writable),"
+                            + "\(!p.bytes.contains { $0 != 0 }),\(!b.contains { $0 != 0 }),\(changed)\n"
+                    }
                     if rule.isPrivate(writable: p.writable) { privateWritable += 1 } else {
                         var key = any; key.writable = p.writable
                         liveRule[key, default: 0] += 1
@@ -346,6 +353,7 @@ public struct RuntimeRun {
                     liveAny[any, default: 0] += 1
                 }
             }
+            try? written.write(toFile: dir + "/written-pages.csv", atomically: true, encoding: .utf8)
             let liveFrames = liveRule.values.reduce(0) { $0 + rule.frames(mappings: $1) } + privateWritable
             let liveAnyFrames = plan.dedup == .ksm ? liveAny.values.reduce(0) { $0 + rule.frames(mappings: $1) } : liveFrames
             let imagePages = pages.map(\.count).reduce(0, +) * plan.instances
