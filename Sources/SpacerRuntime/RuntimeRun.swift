@@ -331,7 +331,7 @@ public struct RuntimeRun {
             var privateWritable = 0, writtenRO = 0, writtenRW = 0
             let staticKeys = pages.map { $0.map { LiveKey($0.bytes, writable: false) } }
             // Page by page: every image page whose live bytes differ from the file's.
-            var written = "image,instance,address,writable,file_zero,live_zero,changed_bytes\n"
+            var written = "image,instance,address,writable,file_zero,live_zero,changed_bytes,live_hash\n"
             for s in started {
                 guard !s.inst.exited else { continue }
                 let addrs = pages[s.image].map(\.address)
@@ -344,7 +344,7 @@ public struct RuntimeRun {
                         if p.writable { writtenRW += 1 } else { writtenRO += 1 }
                         let changed = zip(b, p.bytes).reduce(0) { $0 + ($1.0 != $1.1 ? 1 : 0) }
                         written += "\(URL(fileURLWithPath: g.images[s.image]).lastPathComponent),\(s.k),0x\(String(p.address, radix: 16)),\(p.writable),"
-                            + "\(!p.bytes.contains { $0 != 0 }),\(!b.contains { $0 != 0 }),\(changed)\n"
+                            + "\(!p.bytes.contains { $0 != 0 }),\(!b.contains { $0 != 0 }),\(changed),\(String(any.h1, radix: 16))\n"
                     }
                     if rule.isPrivate(writable: p.writable) { privateWritable += 1 } else {
                         var key = any; key.writable = p.writable
