@@ -40,7 +40,8 @@ import Testing
         return built!
     }
 
-    static var loader: String { CLI.root.appendingPathComponent(".build/spacer-loader").path }
+    /// The loader real-build.sh --loader built (tools/spacer-loader/build.sh into its output).
+    static var loader: String { (built?.dir.appendingPathComponent("spacer-loader").path) ?? "/nonexistent/spacer-loader" }
 
     /// Final rows of a `run --format csv` output, keyed by strategy, as column → value.
     static func finals(_ csv: String) -> [String: [String: String]] {
