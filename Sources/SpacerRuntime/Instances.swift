@@ -30,8 +30,20 @@ public final class Instance: @unchecked Sendable {
         var cargv = argv.map { strdup($0) } + [nil]
         var cenv = envStrings.map { strdup($0) } + [nil]
         defer { for p in cargv { free(p) }; for p in cenv { free(p) } }
+        // Default dispositions and an empty mask for the signals `stop` sends: `run` ignores
+        // SIGINT/SIGTERM/SIGHUP itself (RuntimeSignals), and ignored or blocked signals would be
+        // inherited across exec, leaving SIGTERM without effect.
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var defaults = sigset_t(), empty = sigset_t()
+        sigemptyset(&defaults); sigemptyset(&empty)
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, nil, &cargv, &cenv)
+        let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargv, &cenv)
         guard rc == 0 else { throw SpacerError.unavailable("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
         self.pid = pid; self.stdoutPath = stdout; self.stderrPath = stderr; self.started = Date()
         RuntimeSignals.track(pid)
@@ -44,6 +56,9 @@ public final class Instance: @unchecked Sendable {
         if waitpid(pid, &st, WNOHANG) == pid { status = st; RuntimeSignals.untrack(pid); return true }
         return false
     }
+
+    /// Sends `signal` without waiting (so that many instances stop together).
+    public func signal(_ sig: Int32) { if status == nil { kill(pid, sig) } }
 
     /// Sends `signal` and waits for the exit (SIGKILL after `grace` seconds). Returns the wait
     /// status.

@@ -359,6 +359,7 @@ public struct RuntimeRun {
             let imagePages = pages.map(\.count).reduce(0, +) * plan.instances
             let alive = started.filter { !$0.inst.exited }.count
             if alive < started.count { log("run \(g.label): \(started.count - alive) instance(s) exited before the end (see \(dir)/*.err)") }
+            for s in started { s.inst.signal(SIGTERM) }
             for s in started { s.inst.stop() }
             var passed = 0, known = 0
             for s in started {
