@@ -123,6 +123,8 @@ public final class KSMSession: @unchecked Sendable {
     public private(set) var saved: [(String, String)] = []
     private let lock = NSLock()
     private var restored = false
+    /// `pages_shared` and `pages_sharing` when the session began.
+    private var baseline: (shared: Int, sharing: Int) = (0, 0)
 
     /// Saves and writes `profile`'s settings.
     /// - Throws: `SpacerError.unavailable` as `KSMControl.checkAvailable`; `.io` for a write the
@@ -130,6 +132,7 @@ public final class KSMSession: @unchecked Sendable {
     public init(control: KSMControl, profile: KSMProfile) throws {
         self.control = control
         try control.checkAvailable()
+        baseline = (control.number("pages_shared") ?? 0, control.number("pages_sharing") ?? 0)
         do {
             for (name, value) in profile.writes {
                 guard let old = control.value(name) else {
@@ -165,6 +168,14 @@ public final class KSMSession: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard !restored else { return }
         restored = true
+        // The instances are gone, but their stable nodes stay counted until ksmd scans again:
+        // with ksmd still running, wait (at most 10 s) for the counters to fall back to where
+        // they were, so that stopping ksmd (run=0) leaves them as found.
+        if control.value("run") == "1" {
+            let deadline = Date().addingTimeInterval(10)
+            while ((control.number("pages_shared") ?? 0) > baseline.shared || (control.number("pages_sharing") ?? 0) > baseline.sharing)
+                    && Date() < deadline { usleep(20_000) }
+        }
         let order = saved.filter { $0.0 == "run" } + saved.filter { $0.0 != "run" }.reversed()
         // With run restored to 0 KSM keeps merged pages; max_page_sharing needs none shared.
         for (name, value) in order where control.value(name) != value {
