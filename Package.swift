@@ -65,9 +65,13 @@ let package = Package(
             "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerSynth",
             .product(name: "Crypto", package: "swift-crypto"),
         ], plugins: ["BuildInfoPlugin"]),
+        // Running images on the real mechanisms (issue 13, `spacer-sim run`): KSM control with
+        // saved/restored settings, instances through tools/spacer-loader, /proc sampling. Not
+        // the model or simulator; the CLI and tests share it.
+        .target(name: "SpacerRuntime", dependencies: ["SpacerCore", "SpacerELF", "SpacerExperiments"]),
         // Commands and their shared option groups; the only target that imports ArgumentParser.
         .target(name: "SpacerCLI", dependencies: [
-            "SpacerCore", "SpacerELF", "SpacerSimulator", "SpacerIO", "SpacerStrategies", "SpacerSynth", "SpacerExperiments",
+            "SpacerCore", "SpacerELF", "SpacerSimulator", "SpacerIO", "SpacerStrategies", "SpacerSynth", "SpacerExperiments", "SpacerRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "spacer-sim", dependencies: ["SpacerCLI"]),
@@ -76,7 +80,7 @@ let package = Package(
         .testTarget(name: "SpacerSimulatorTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "StrategyConformanceTests", dependencies: ["SpacerCore", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "SpacerELFTests", dependencies: ["SpacerCore", "SpacerELF", "SpacerIO", "SpacerSimulator", "SpacerStrategies"]),
-        .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI", "SpacerExperiments", "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerSynth", "SpacerTestSupport"]),
+        .testTarget(name: "SpacerCLITests", dependencies: ["SpacerCLI", "SpacerExperiments", "SpacerRuntime", "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerSynth", "SpacerTestSupport"]),
         .testTarget(name: "SpacerSynthTests", dependencies: ["SpacerSynth", "SpacerExperiments", "SpacerCore", "SpacerIO", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
         .testTarget(name: "SpacerSolversTests", dependencies: ["SpacerCore", "SpacerSolvers", "SpacerSimulator", "SpacerStrategies", "SpacerTestSupport"]),
     ]

@@ -11,6 +11,8 @@ Inputs (each figure is skipped, with a note, when its CSV is missing):
   --tradeoff-sweep a sweep CSV                       (default notebooks-out/sweep-tradeoff.csv)
   --agreement      agreement.csv files of scripts/real-build.sh (default notebooks-out/agreement*.csv)
   --explain        `spacer-sim explain` CSVs         (default notebooks-out/explain-{default,lua,zlib}.csv)
+  --run            `spacer-sim run` CSVs (default notebooks-out/run-*.csv)
+  --runtime        `spacer-sim run --runtime K` CSVs (default notebooks-out/runtime-*.csv)
   --where COL=VAL  keep only rows whose COL is VAL (repeatable; applies to every CSV that has COL)
 
 Figures:
@@ -30,6 +32,14 @@ Figures:
   fig-parity                  predicted (simulator) against measured (linked ELF) pages and frames, one
                               point per (strategy, zone, image set), with the y = x line.
                               Regenerate: scripts/real-build.sh zlib --out DIR, then --agreement DIR/agreement.csv
+  fig-memory-over-time        issue 13 (the paper's Evaluation (1)): Σ Pss of the running instances against
+                              time, one panel per mechanism (ksm, loader), one line per strategy, the
+                              final measured/predicted frames in the legend.
+  fig-runtime-ratios          issue 13: median time / the default strategy's median run directly (same image
+                              and lifetime), per strategy, one panel per lifetime (short: whole processes;
+                              long: per iteration), bars per mode (direct, ksm, loader), whiskers: quartiles
+                              of the per-image ratios.
+                              Regenerate both: notebooks/real-run.sh sqlite (root, gcc; ~15 min)
 
 Faceting: a figure never averages over anything but seeds. Every run-identity column that varies in
 the CSV and is not drawn (page_size, dedup, instances_per_image, max_page_sharing, xrefs, preset,
@@ -818,6 +828,99 @@ def setup_matplotlib():
     })
 
 
+RUN_COLUMNS = ["kind", "strategy", "dedup", "time_s", "instances_running", "pss_kib", "predicted_frames", "measured_frames"]
+RUNTIME_COLUMNS = ["kind", "strategy", "mode", "image", "lifetime", "median_ms", "p25_ms", "p75_ms", "ratio_to_default"]
+
+
+def memory_over_time(rows, out, st):
+    """Σ Pss against time per strategy, one panel per mechanism (issue 13, Evaluation (1))."""
+    import matplotlib.pyplot as plt
+    name = "fig-memory-over-time"
+    samples = [r for r in rows if r["kind"] == "sample" and num(r["time_s"]) is not None and num(r["pss_kib"]) is not None]
+    finals = {(r["dedup"], r["strategy"]): r for r in rows if r["kind"] == "final"}
+    if not samples:
+        raise InputError(f"{rows[0]['__file__'] if rows else 'run CSV'}: no sample rows")
+    dedups = [d for d in ("ksm", "loader") if any(r["dedup"] == d for r in samples)] + \
+        sorted({r["dedup"] for r in samples} - {"ksm", "loader"})
+    fig, axes = plt.subplots(1, len(dedups), figsize=(6.2 * len(dedups), 4.4), squeeze=False, sharey=True)
+    for ax, d in zip(axes[0], dedups):
+        by = defaultdict(list)
+        for r in samples:
+            if r["dedup"] == d:
+                by[r["strategy"]].append((num(r["time_s"]), num(r["pss_kib"]) / 1024))
+        for n in sorted(by, key=lambda n: (is_default(n), n)):
+            c, m = st[n]
+            pts = sorted(by[n])
+            f = finals.get((d, n))
+            extra = f" (final {pts[-1][1]:.1f} MiB; frames {f['measured_frames']} measured / {f['predicted_frames']} predicted)" if f else ""
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=c, marker=m, ms=3, lw=1.8 if is_default(n) else 1.3,
+                    mfc="none" if is_default(n) else c, zorder=5 if is_default(n) else 3, label=n + extra)
+        ax.set_title(f"{d}: Σ Pss of the instances", fontsize=10)
+        ax.set_xlabel("time since the first start (s)")
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0][0].set_ylabel("memory (MiB, Σ Pss from smaps_rollup)")
+    inst = sorted({r["instances_running"] for r in rows if r["kind"] == "final"})
+    fig.suptitle(f"Memory over time on the real mechanisms (instances at the end: {', '.join(inst)}; "
+                 f"from {', '.join(sorted({r['__file__'] for r in rows}))})", fontsize=9.5)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.spacer_panels = [{"dedup": d} for d in dedups]
+    fig.spacer_facet_keys = ["dedup"]
+    print(f"{name}: {len(dedups)} panels, one per dedup")
+    save(fig, out, name)
+    return fig
+
+
+def runtime_ratios(rows, out, st):
+    """Median time / default's per strategy, bars per mode, one panel per lifetime (issue 13)."""
+    import matplotlib.pyplot as plt
+    name = "fig-runtime-ratios"
+    # Baseline: the default strategy run directly (the normal way), same file, image and lifetime;
+    # so bars show the layout's cost and the mechanism's together.
+    base = {(r["__file__"], r["lifetime"], r["image"]): num(r["median_ms"]) for r in rows
+            if r["kind"] == "series" and is_default(r["strategy"]) and r["mode"] == "direct"}
+    series_rows = []
+    for r in rows:
+        b = base.get((r["__file__"], r["lifetime"], r["image"]))
+        if r["kind"] == "series" and b and num(r["median_ms"]) is not None:
+            series_rows.append(dict(r, ratio=num(r["median_ms"]) / b))
+    # direct appears in every file: keep it once (the first file's).
+    first = sorted({r["__file__"] for r in series_rows})[:1]
+    series_rows = [r for r in series_rows if r["mode"] != "direct" or r["__file__"] in first]
+    if not series_rows:
+        raise InputError(f"{rows[0]['__file__'] if rows else 'runtime CSV'}: no series rows of the default strategy run directly")
+    lifetimes = [l for l in ("short", "long") if any(r["lifetime"] == l for r in series_rows)]
+    modes = [m for m in ("direct", "ksm", "loader") if any(r["mode"] == m for r in series_rows)]
+    strategies = sorted({r["strategy"] for r in series_rows}, key=lambda n: (not is_default(n), n))
+    fig, axes = plt.subplots(1, len(lifetimes), figsize=(5.8 * len(lifetimes), 4.2), squeeze=False, sharey=True)
+    width = 0.8 / max(len(modes), 1)
+    for ax, lt in zip(axes[0], lifetimes):
+        for j, mode in enumerate(modes):
+            xs, ys, lo, hi = [], [], [], []
+            for i, s in enumerate(strategies):
+                rs = sorted(r["ratio"] for r in series_rows if r["lifetime"] == lt and r["mode"] == mode and r["strategy"] == s)
+                if not rs:
+                    continue
+                g = math.exp(sum(math.log(x) for x in rs) / len(rs))
+                xs.append(i + (j - (len(modes) - 1) / 2) * width); ys.append(g)
+                lo.append(g - rs[len(rs) // 4]); hi.append(rs[(3 * len(rs)) // 4] - g)
+            ax.bar(xs, ys, width=width * 0.95, yerr=[[max(v, 0) for v in lo], [max(v, 0) for v in hi]], capsize=3,
+                   color=COLOURS[j % len(COLOURS)], label=mode)
+        ax.axhline(1.0, color="black", lw=1, ls="--")
+        ax.set_xticks(range(len(strategies)))
+        ax.set_xticklabels(strategies, rotation=20, ha="right")
+        ax.set_title(f"{lt}-lived: {'whole processes' if lt == 'short' else 'per workload iteration'}", fontsize=10)
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel("median time / default run directly (geo. mean over images)")
+    fig.suptitle(f"Runtime relative to the default layout run directly by the kernel (bars: geometric mean over images; "
+                 f"whiskers: quartiles of the per-image ratios)\nfrom {', '.join(sorted({r['__file__'] for r in rows}))}", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    fig.spacer_panels = [{"lifetime": l} for l in lifetimes]
+    fig.spacer_facet_keys = ["lifetime"]
+    print(f"{name}: {len(lifetimes)} panels, one per lifetime")
+    save(fig, out, name)
+    return fig
+
+
 def load(path, columns, figure, where):
     rows, header = read(path)
     require(header, path, columns, figure)
@@ -844,6 +947,8 @@ def run(argv=None):
     ap.add_argument("--explain", nargs="*", default=[f"notebooks-out/explain-{w}.csv" for w in ("default", "lua", "zlib")])
     ap.add_argument("--agreement", nargs="*", default=None,
                     help="agreement.csv of scripts/real-build.sh (default: notebooks-out/agreement*.csv)")
+    ap.add_argument("--run", nargs="*", default=None, help="`spacer-sim run` CSVs (default: notebooks-out/run-*.csv)")
+    ap.add_argument("--runtime", nargs="*", default=None, help="`spacer-sim run --runtime` CSVs (default: notebooks-out/runtime-*.csv)")
     ap.add_argument("--where", action="append", default=[], metavar="COL=VALUE", help="keep only rows with COL == VALUE")
     ap.add_argument("--spacer-sim", default=None, help="spacer-sim binary for the strategies' parameter defaults")
     ap.add_argument("--no-spacer-sim", action="store_true", help="do not ask spacer-sim for parameter defaults")
@@ -864,6 +969,10 @@ def run(argv=None):
         if real and os.path.exists(a.tradeoff_sweep) else []
     agree = [r for p in agreement for r in load(p, AGREEMENT_COLUMNS, "fig-parity", where)]
     explain = [r for p in a.explain if os.path.exists(p) for r in load(p, EXPLAIN_COLUMNS, "fig-explain", where)]
+    run_files = a.run if a.run is not None else sorted(glob.glob("notebooks-out/run-*.csv"))
+    runtime_files = a.runtime if a.runtime is not None else sorted(glob.glob("notebooks-out/runtime-*.csv"))
+    runs = [r for p in run_files if os.path.exists(p) for r in load(p, RUN_COLUMNS, "fig-memory-over-time", where)]
+    runtimes = [r for p in runtime_files if os.path.exists(p) for r in load(p, RUNTIME_COLUMNS, "fig-runtime-ratios", where)]
 
     defaults = None if a.no_spacer_sim else strategy_defaults(a.spacer_sim)
     if defaults is None:
@@ -876,7 +985,8 @@ def run(argv=None):
         labeller.observe(*split_given(r["strategy"]))
     lab = lambda r: labeller.label(r["strategy"], r["params"])  # noqa: E731
     lab_given = lambda r: labeller.label(*split_given(r["strategy"]))  # noqa: E731
-    st = styles([lab(r) for r in (sweep or []) + (compare or []) + real + tsweep + explain] + [lab_given(r) for r in agree if num(r.get("predicted_frames")) is not None])
+    st = styles([lab(r) for r in (sweep or []) + (compare or []) + real + tsweep + explain] + [lab_given(r) for r in agree if num(r.get("predicted_frames")) is not None]
+                + [r["strategy"] for r in runs])
 
     figs, refused = {}, []
 
@@ -914,6 +1024,14 @@ def run(argv=None):
     else:
         print("note: no agreement.csv (scripts/real-build.sh zlib --out DIR, then --agreement DIR/agreement.csv); "
               "parity plot skipped", file=sys.stderr)
+    if runs:
+        attempt(lambda *x: named(memory_over_time(*x), "fig-memory-over-time"), runs, a.out, st)
+    else:
+        print("note: no run CSVs (notebooks/real-run.sh); memory-over-time figure skipped", file=sys.stderr)
+    if runtimes:
+        attempt(lambda *x: named(runtime_ratios(*x), "fig-runtime-ratios"), runtimes, a.out, st)
+    else:
+        print("note: no runtime CSVs (notebooks/real-run.sh); runtime figure skipped", file=sys.stderr)
     if refused:
         return 2, figs
     return (0 if figs else 66), figs

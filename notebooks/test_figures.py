@@ -119,7 +119,8 @@ class Figures(unittest.TestCase):
         self.tmp.cleanup()
 
     def args(self, **kw):
-        a = ["--out", self.dir, "--compare", self.none, "--tradeoff-real", "--agreement", "--explain", "--no-spacer-sim", "--formats", "png"]
+        a = ["--out", self.dir, "--compare", self.none, "--tradeoff-real", "--agreement", "--explain", "--run", "--runtime", "--no-spacer-sim",
+             "--formats", "png"]
         for k, v in kw.items():
             a += [f"--{k.replace('_', '-')}", v]
         return a
@@ -260,6 +261,39 @@ class Figures(unittest.TestCase):
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn("causes sum to 5", p.stderr)
         self.assertNotIn("Traceback", p.stderr)
+
+    def test_memory_over_time(self):
+        path = os.path.join(self.dir, "run.csv")
+        head = "kind,strategy,dedup,time_s,instances_running,pss_kib,predicted_frames,measured_frames"
+        rows = [head] + [f"sample,{s},{d},{t},{t + 1},{(t + 1) * k * 1024},," for d in ("ksm", "loader")
+                         for s, k in (("default", 3), ("spacer-delta", 1)) for t in range(3)]
+        rows += ["final,default,ksm,2,3,9216,255,486", "final,spacer-delta,ksm,2,3,3072,235,466"]
+        with open(path, "w") as f:
+            f.write("\n".join(rows) + "\n")
+        status, figs, out, err = run(self.args(sweep=self.none) + ["--run", path])
+        self.assertEqual(status, 0, err)
+        fig = figs["fig-memory-over-time"]
+        self.assertEqual(fig.spacer_panels, [{"dedup": "ksm"}, {"dedup": "loader"}])
+        lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
+        self.assertIn("default (final 9.0 MiB; frames 486 measured / 255 predicted)", lines)
+        self.assertEqual(list(lines["default (final 9.0 MiB; frames 486 measured / 255 predicted)"].get_ydata()), [3.0, 6.0, 9.0])
+
+    def test_runtime_ratios_against_default_run_directly(self):
+        path = os.path.join(self.dir, "runtime.csv")
+        head = "kind,strategy,mode,image,lifetime,median_ms,p25_ms,p75_ms,ratio_to_default"
+        rows = [head]
+        for s, f in (("default", 1.0), ("spacer-delta", 1.1)):
+            for mode, g in (("direct", 1.0), ("ksm", 1.2)):
+                for img in ("a", "b"):
+                    rows.append(f"series,{s},{mode},{img},short,{100 * f * g},0,0,")
+        with open(path, "w") as f:
+            f.write("\n".join(rows) + "\n")
+        status, figs, out, err = run(self.args(sweep=self.none) + ["--runtime", path])
+        self.assertEqual(status, 0, err)
+        fig = figs["fig-runtime-ratios"]
+        self.assertEqual(fig.spacer_panels, [{"lifetime": "short"}])
+        heights = sorted(round(b.get_height(), 3) for b in fig.axes[0].patches)
+        self.assertEqual(heights, [1.0, 1.1, 1.2, 1.32])
 
     def test_missing_column_exits_2_naming_file_and_column(self):
         path = os.path.join(self.dir, "sweep.csv")

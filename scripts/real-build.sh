@@ -17,6 +17,11 @@
 #   --cache DIR   the cache of datasets/real/build.sh (default ${SPACER_SIM_CACHE:-$HOME/.cache/spacer-sim});
 #                 missing objects are built there with `datasets/real/build.sh fetch build --libs LIB`.
 #   --check-code  exit 1 unless predicted and measured frames agree on the code zone.
+#   --loader      also run every binary (normal links and each strategy's images) through
+#                 tools/spacer-loader (issue 13): from KSM-mergeable anonymous memory (--ksm) and
+#                 from a page pool built from the strategy's images (--pool); both must print
+#                 what the normal build prints, and the pool's pages must equal `spacer-sim
+#                 measure`'s read-only frames of the same images (loader.csv).
 #
 # For every image: a normal static link (driver + the version's objects, ld's default script) is
 # the oracle; then, per strategy, `spacer-sim place --emit-ld` writes a script and an object per
@@ -36,6 +41,7 @@ STRATEGIES=default,per-occurrence,spacer-delta
 OUT=
 CACHE=${SPACER_SIM_CACHE:-$HOME/.cache/spacer-sim}
 CHECK=0
+LOADER=0
 WORKLOAD_ARG=
 die() { echo "real-build: $*" >&2; exit 1; }
 while (($#)); do
@@ -46,6 +52,7 @@ while (($#)); do
         --out) OUT=$2; shift ;;
         --cache) CACHE=$2; shift ;;
         --check-code) CHECK=1 ;;
+        --loader) LOADER=1 ;;
         -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown argument '$1' (try --help)" ;;
     esac
@@ -95,6 +102,31 @@ for k in "${!IMAGES[@]}"; do
     "$OUT/normal/$img" >"$OUT/normal/$img.out" || die "normal build of $img failed to run"
 done
 
+# The loader (issue 13): built once; loader_check DIR LABEL runs DIR's images both ways.
+if ((LOADER)); then
+    LOADER_BIN=$("$ROOT/tools/spacer-loader/build.sh" "$OUT/spacer-loader")
+    echo "label,images,oracle_ksm,oracle_pool,pool_pages,measured_read_only_frames" >"$OUT/loader.csv"
+fi
+loader_check() {
+    local dir=$1 label=$2 img ok_ksm=0 ok_pool=0 bins=()
+    for img in "${IMAGES[@]}"; do bins+=("$dir/$img"); done
+    "$LOADER_BIN" --build-pool "$dir/pool" "${bins[@]}" >/dev/null || { echo "FAIL $label: --build-pool" >&2; fail=1; return; }
+    for img in "${IMAGES[@]}"; do
+        if "$LOADER_BIN" --ksm "$dir/$img" >"$dir/$img.loader.out" 2>&1 && cmp -s "$dir/$img.loader.out" "$OUT/normal/$img.out"; then
+            ok_ksm=$((ok_ksm + 1))
+        else echo "FAIL $label $img: through the loader, output differs (diff $dir/$img.loader.out $OUT/normal/$img.out)" >&2; fail=1; fi
+        if "$LOADER_BIN" --pool "$dir/pool" "$dir/$img" >"$dir/$img.pool.out" 2>&1 && cmp -s "$dir/$img.pool.out" "$OUT/normal/$img.out"; then
+            ok_pool=$((ok_pool + 1))
+        else echo "FAIL $label $img: from the pool, output differs (diff $dir/$img.pool.out $OUT/normal/$img.out)" >&2; fail=1; fi
+    done
+    local pages ro
+    pages=$(( $(stat -c %s "$dir/pool") / 4096 ))
+    ro=$("$SPACER_SIM" measure --format csv --dedup loader "${bins[@]}" | awk -F, '$1=="read-only"{print $7}')
+    echo "$label,${#IMAGES[@]},$ok_ksm,$ok_pool,$pages,$ro" >>"$OUT/loader.csv"
+    echo "loader $label: $ok_ksm/${#IMAGES[@]} through --ksm, $ok_pool/${#IMAGES[@]} from a pool of $pages pages (measure: $ro read-only frames)"
+    [[ $pages == "$ro" ]] || { echo "FAIL $label: pool holds $pages pages, measure counts $ro read-only frames" >&2; fail=1; }
+}
+
 fail=0
 AGREE=$OUT/agreement.csv
 echo "library,strategy,zone,predicted_total_pages,measured_total_pages,predicted_frames,measured_frames,predicted_pages_sharing,measured_pages_sharing" >"$AGREE"
@@ -116,6 +148,7 @@ for s in "${STRATS[@]}"; do
         fi
     done
     echo "oracle $s: $passed/${#IMAGES[@]} images print exactly what their normal build prints"
+    ((LOADER)) && loader_check "$dir" "$s"
     bins=()
     for img in "${IMAGES[@]}"; do bins+=("$dir/$img"); done
     while IFS=, read -r _ zone range _ ptotal pframes _ psharing _ _; do
@@ -130,6 +163,7 @@ for s in "${STRATS[@]}"; do
     m=$("$SPACER_SIM" measure --format csv "${bins[@]}" | awk -F, '$1=="all"{print $6","$7","$9}')
     echo "$LIB,$s,whole image,,${m%%,*},,$(cut -d, -f2 <<<"$m"),,$(cut -d, -f3 <<<"$m")" >>"$AGREE"
 done
+((LOADER)) && loader_check "$OUT/normal" "normal link"
 nb=()
 for img in "${IMAGES[@]}"; do nb+=("$OUT/normal/$img"); done
 m=$("$SPACER_SIM" measure --format csv "${nb[@]}" | awk -F, '$1=="all"{print $6","$7","$9}')
@@ -139,4 +173,5 @@ m=$("$SPACER_SIM" measure --format csv --range 0x400000-0x800000000 "${nb[@]}" |
 echo
 echo "predicted (simulator) vs measured (linked ELF) pages, ${#IMAGES[@]} $LIB images; files in $OUT"
 column -s, -t <"$AGREE"
+if ((LOADER)); then echo; column -s, -t <"$OUT/loader.csv"; fi
 exit $fail

@@ -28,7 +28,7 @@ public struct SpacerSimCommand: ParsableCommand {
         70 internal error, 73 cannot create output, 74 I/O error.
         """,
         subcommands: [CompareCommand.self, ExplainCommand.self, StrategiesCommand.self, ExtractCommand.self, RootsCommand.self, PlaceCommand.self, ScoreCommand.self, MeasureCommand.self,
-                      GenerateCommand.self, SweepCommand.self, MergeCommand.self])
+                      GenerateCommand.self, SweepCommand.self, MergeCommand.self, RunCommand.self])
 
     public init() {}
 

@@ -106,6 +106,44 @@ public enum PageMeasure {
         }
     }
 
+    /// One page of an image as the loader maps it (issue 13's `spacer-sim run`).
+    public struct Page: Sendable, Hashable {
+        /// The page's start address.
+        public var address: UInt64
+        /// Whether a writable segment overlaps it.
+        public var writable: Bool
+        /// Its `pageSize` bytes, assembled as `measure` assembles them.
+        public var bytes: [UInt8]
+    }
+
+    /// Every page of `elf` in address order, with the bytes `measure` hashes for it: what
+    /// tools/spacer-loader copies into memory, so `run` can compare live pages with them.
+    /// - Throws: as `mappedPages`.
+    public static func pages(_ elf: ELFExecutable, pageSize: Int = 4096) throws -> [Page] {
+        _ = try mappedPages(elf, pageSize: pageSize)
+        let ps = UInt64(pageSize)
+        let segs = try layout(elf, pageSize: ps).segs
+        var numbers: [UInt64] = []
+        for (_, sg) in segs {
+            var n = max(sg.vaddr / ps, numbers.last.map { $0 + 1 } ?? 0)
+            let last = (sg.vaddr + sg.memSize - 1) / ps
+            while n <= last { numbers.append(n); n += 1 }
+        }
+        var out: [Page] = []
+        out.reserveCapacity(numbers.count)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 16)
+        defer { buffer.deallocate() }
+        elf.bytes.withUnsafeBufferPointer { file in
+            for n in numbers {
+                let at = n * ps
+                let over = segs.filter { $0.s.vaddr < at + ps && $0.s.vaddr + $0.s.memSize > at }
+                assemble(file, over, pStart: at, ps: ps, into: buffer)
+                out.append(Page(address: at, writable: over.contains { $0.s.isWritable }, bytes: Array(UnsafeRawBufferPointer(buffer))))
+            }
+        }
+        return out
+    }
+
     /// Measures `images` (each parsed with `ELFExecutable`).
     ///
     /// Where `PT_LOAD` segments overlap, a byte is the one of the last segment in program-header

@@ -2,9 +2,22 @@
  * (create, insert, index, update, delete, joins, aggregates, a recursive CTE, string and date-free
  * functions, a transaction rolled back) whose printed results are the functional oracle: an image
  * linked with an emitted script must print exactly what the normal link of the same SQLite
- * version prints. Compiled once (against one sqlite3.h) for all versions. */
+ * version prints. Compiled once (against one sqlite3.h) for all versions.
+ *
+ * Loop mode (issue 13, `spacer-sim run`): with SPACER_DRIVER_LOOP=N in the environment the
+ * workload runs N times (0: until the process is stopped), stdout carries the oracle output of the
+ * first run only (so it is the same as without the variable), and stderr one line per run,
+ * "iteration K ns T", its wall-clock time (CLOCK_MONOTONIC). With SPACER_DRIVER_IDLE=1 as well,
+ * the process then waits (pause) until it is stopped, its memory unchanged: what `run` measures
+ * when the pages must be stable for KSM. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 #include "sqlite3.h"
+
+static int quiet;   /* after the first run of loop mode: print nothing on stdout */
+#define printf(...) (quiet ? 0 : printf(__VA_ARGS__))
 
 static int row(void *tag, int n, char **v, char **col) {
     printf("%s:", (const char *)tag);
@@ -23,7 +36,7 @@ static int run(sqlite3 *db, const char *tag, const char *sql) {
     return 0;
 }
 
-int main(void) {
+static int workload(void) {
     sqlite3 *db;
     printf("sqlite %s\n", sqlite3_libversion());
     if (sqlite3_open(":memory:", &db) != SQLITE_OK) return printf("open failed\n"), 1;
@@ -62,5 +75,25 @@ int main(void) {
     bad |= run(db, "integrity", "PRAGMA integrity_check;");
     bad |= run(db, "hex", "SELECT hex(zeroblob(4)) AS z, quote('it''s') AS q, typeof(1.5) AS t, abs(-7) AS a, coalesce(NULL, 'x') AS c;");
     sqlite3_close(db);
+    return bad;
+}
+
+#undef printf
+int main(void) {
+    const char *loop = getenv("SPACER_DRIVER_LOOP");
+    if (!loop) return workload();
+    long n = strtol(loop, 0, 10);
+    int bad = 0;
+    for (long k = 0; n <= 0 || k < n; k++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        bad |= workload();
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        quiet = 1;
+        fflush(stdout);
+        fprintf(stderr, "iteration %ld ns %lld\n", k, (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+    }
+    const char *idle = getenv("SPACER_DRIVER_IDLE");
+    if (idle && *idle == '1') for (;;) pause();
     return bad;
 }

@@ -2,11 +2,23 @@
  * several levels and with the gzip and raw wrappers, and prints sizes and checksums. Its output
  * is the functional oracle: an image linked with an emitted script must print exactly what the
  * normal link of the same zlib version prints. Compiled once (against one zlib.h) for all
- * versions, so that the host part of every image is the same. */
+ * versions, so that the host part of every image is the same.
+ *
+ * Loop mode (issue 13, `spacer-sim run`): with SPACER_DRIVER_LOOP=N in the environment the
+ * workload runs N times (0: until the process is stopped), stdout carries the oracle output of the
+ * first run only (so it is the same as without the variable), and stderr one line per run,
+ * "iteration K ns T", its wall-clock time (CLOCK_MONOTONIC). With SPACER_DRIVER_IDLE=1 as well,
+ * the process then waits (pause) until it is stopped, its memory unchanged: what `run` measures
+ * when the pages must be stable for KSM. */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 #include "zlib.h"
+
+static int quiet;   /* after the first run of loop mode: print nothing on stdout */
+#define printf(...) (quiet ? 0 : printf(__VA_ARGS__))
 
 #define N 262144
 static unsigned char src[N], comp[N + N / 8 + 1024], back[N];
@@ -31,7 +43,7 @@ static int roundtrip(int level, int windowBits, int strategy) {
     return 0;
 }
 
-int main(void) {
+static int workload(void) {
     unsigned x = 12345;
     static const char alphabet[] = "the quick brown fox jumps over a lazy dog\n0123456789";
     for (int i = 0; i < N; i++) {
@@ -53,5 +65,25 @@ int main(void) {
     bad |= roundtrip(9, 15, Z_HUFFMAN_ONLY);
     bad |= roundtrip(6, 15, Z_RLE);
     printf("crc32_combine %08lx\n", crc32_combine(crc32(0, src, 1000), crc32(0, src + 1000, 5000), 5000));
+    return bad;
+}
+
+#undef printf
+int main(void) {
+    const char *loop = getenv("SPACER_DRIVER_LOOP");
+    if (!loop) return workload();
+    long n = strtol(loop, 0, 10);
+    int bad = 0;
+    for (long k = 0; n <= 0 || k < n; k++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        bad |= workload();
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        quiet = 1;
+        fflush(stdout);
+        fprintf(stderr, "iteration %ld ns %lld\n", k, (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+    }
+    const char *idle = getenv("SPACER_DRIVER_IDLE");
+    if (idle && *idle == '1') for (;;) pause();
     return bad;
 }
