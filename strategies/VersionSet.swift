@@ -7,12 +7,16 @@ import SpacerCore
 /// - **nested fill**: a body may fill free space at the end of a page whose image set contains
 ///   the body's own (those images map the page anyway, so no image maps an extra page); images
 ///   that do not use it map it as a dead copy, pinned like Spacer-Δ's;
-/// - **stable data slots**: a data entry that changes between versions (same library, object,
-///   name and kind) keeps one address in every image: the slot is as large as its largest
-///   version at the largest alignment, and slots that split the images the same way ("lanes",
-///   one per body) share pages, so each slot page has one variant per lane;
+/// - **stable data slots**: a data entry that changes between versions (same library, kind,
+///   object and name) keeps one address in every image: the slot is as large as its largest
+///   version at the largest alignment, one "lane" (body) per version; slots sit in groups of
+///   their own, sorted by how their lanes split the images, so a slot page has few variants. A
+///   slot is made only where it pays: some body referencing one of its versions (within its
+///   table) is held by images of two lanes, whose bytes the one address keeps equal;
 /// - **stable function slots**: the same for functions, so that callers and taken addresses of
 ///   a changed function see one address;
+/// - **rodata with code**: read-only data placed with the functions in the code zone, so that
+///   each fills the other's page tails;
 /// - **jump slots**: direct branches of a body run by several images whose target differs go
 ///   through one compact jump table (`StrategySupport.addBranchTrampolines`), mapped only by
 ///   the images that use a slot of it.
@@ -20,6 +24,9 @@ import SpacerCore
 /// Every image maps only the pages that hold something it uses (plus the dead copies on them).
 /// Dead copies never run; their fields are pinned to the value the images that run the copy give
 /// them (`StrategySupport.pinDeadCopies`).
+///
+/// Source: the measured model of issue 12 (bodies by exact image set, nested fill, stable slots);
+/// jump slots and pinned dead copies as Spacer-Δ (Gain et al., CLOUD 2025) uses them.
 public struct VersionSetStrategy: PlacementStrategy {
     public static let name = "version-set"
     public static let summary = "bodies grouped by exact image set, nested fill, stable data/function slots, compact jump table"

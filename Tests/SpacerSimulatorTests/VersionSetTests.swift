@@ -69,4 +69,32 @@ import SpacerTestSupport
         let (_, _, none) = try run([v1, v2], ["1", "2"], ["stable-function-slots": "false", "trampolines": "false"])
         #expect(none.frames == 2 && none.totalPages == 2)
     }
+
+    @Test func aSlotNoSharedBodyReferencesIsNotMade() throws {
+        // d changes (D1 → D2) but only f1 / f2, themselves different in each version, read it:
+        // keeping d's address would keep no shared body's bytes, so d1 and d2 stay two bodies.
+        // Code: f1 {0} and f2 {1} on pages of their own (no page holds both sets): 2 frames;
+        // data likewise 2: 4 frames, 4 pages.
+        let v1 = Build.table("L", "1", [SpacerDeltaSoundnessTests.dataRef("f", 64, "F1", "d"), Build.data("d", 8, "D1", kind: .data)])
+        let v2 = Build.table("L", "2", [SpacerDeltaSoundnessTests.dataRef("f", 64, "F2", "d"), Build.data("d", 8, "D2", kind: .data)])
+        let (w, l, m) = try run([v1, v2], ["1", "2"], ["stable-function-slots": "false"])
+        #expect(addr(w, l, 0, "d") != addr(w, l, 1, "d"))
+        #expect(m.frames == 4 && m.totalPages == 4)
+    }
+
+    @Test func deadCopyFieldsArePinnedToTheRunnersValue() throws {
+        // a (100 B) in both versions; x only in v1 calls h, which changes (H1 → H2, both only
+        // called by x). Nested fill puts x into a's page; image 2 maps x as a dead copy, whose call
+        // would resolve to h2 there: it is pinned to h1's address, so the page stays one frame.
+        let v1 = Build.table("L", "1", [Build.fn("a", 100, "A"), Build.fn("x", 100, "X", calls: [(1, "h")]), Build.fn("h", 64, "H1")])
+        let v2 = Build.table("L", "2", [Build.fn("a", 100, "A"), Build.fn("h", 64, "H2")])
+        let (w, l, _) = try run([v1, v2], ["1", "2"])
+        let x = addr(w, l, 0, "x")
+        #expect(l[1].extraCopies.contains { $0.address == x })
+        #expect(l[1].redirects[x + 1] == addr(w, l, 0, "h") && l[0].redirects[x + 1] == nil)
+        let keys0 = Simulator.pageKeys(w, image: 0, layout: l[0], options: SimulationOptions())
+        let keys1 = Simulator.pageKeys(w, image: 1, layout: l[1], options: SimulationOptions())
+        let page = x / 4096
+        #expect(keys0.first { $0.number == page }?.key == keys1.first { $0.number == page }?.key)
+    }
 }
