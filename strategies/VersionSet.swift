@@ -36,6 +36,7 @@ public struct VersionSetStrategy: PlacementStrategy {
         ParameterSpec("stable-function-slots", .bool, default: "true", help: "a changed function (same library, object, name) keeps one address in every image"),
         ParameterSpec("rodata-with-code", .bool, default: "true", help: "place read-only data in the code zone with the functions, so that both fill each other's page tails"),
         ParameterSpec("trampolines", .bool, default: "true", help: "send direct calls/jumps of shared bodies whose target differs between images through a jump table"),
+        ParameterSpec("page-fit-slots", .bool, default: "false", help: "no stable slot larger than a page, and none straddles a page boundary (the simulator then predicts the real build exactly; see docs/strategies.md)"),
         ParameterSpec("slot-size", .int, default: "8", help: "bytes per jump slot (8..64)", range: 8...64),
     ]
     let nestedFill: Bool
@@ -43,6 +44,7 @@ public struct VersionSetStrategy: PlacementStrategy {
     let functionSlots: Bool
     let trampolines: Bool
     let rodataWithCode: Bool
+    let pageFitSlots: Bool
     let slotSize: Int
     public init(parameters: StrategyParameters) throws {
         nestedFill = parameters.bool("nested-fill")
@@ -50,6 +52,7 @@ public struct VersionSetStrategy: PlacementStrategy {
         functionSlots = parameters.bool("stable-function-slots")
         trampolines = parameters.bool("trampolines")
         rodataWithCode = parameters.bool("rodata-with-code")
+        pageFitSlots = parameters.bool("page-fit-slots")
         slotSize = parameters.int("slot-size")
         guard (8...64).contains(slotSize) else { throw SpacerError.usage("version-set: slot-size must be 8..64, found \(slotSize)") }
     }
@@ -78,7 +81,7 @@ public struct VersionSetStrategy: PlacementStrategy {
         if functionSlots { slotKinds.insert(.function) }
         if dataSlots { slotKinds.formUnion([.rodata, .data, .bss]) }
         for (zone, kinds) in zones {
-            let units = Self.units(w, kinds: kinds, slotKinds: slotKinds)
+            let units = Self.units(w, kinds: kinds, slotKinds: slotKinds, maxSlotBytes: pageFitSlots ? ps : Int.max)
             placed += placeUnits(w, units, &layouts, zone: zone, pageSize: ps)
         }
         StrategySupport.mapUsedPages(w, &layouts, units: placed, pageSize: ps)
@@ -94,7 +97,8 @@ public struct VersionSetStrategy: PlacementStrategy {
     /// order, tables in row order, entries in link order). For the kinds in `slotKinds`, the body instances of
     /// one (library, kind, object, name) that differ between versions form one slot, provided
     /// the name occurs once per table and none of the bodies is used under another name.
-    static func units(_ w: Workload, kinds: Set<EntryKind>, slotKinds: Set<EntryKind>) -> [Unit] {
+    /// A slot larger than `maxSlotBytes` is not made.
+    static func units(_ w: Workload, kinds: Set<EntryKind>, slotKinds: Set<EntryKind>, maxSlotBytes: Int) -> [Unit] {
         struct Key: Hashable { var library: String; var kind: EntryKind; var object: String; var name: String }
         var index: [Int32: Int] = [:]          // body instance -> unit
         var units: [Unit] = []
@@ -165,7 +169,7 @@ public struct VersionSetStrategy: PlacementStrategy {
                     return lanes.count >= 2
                 }
             }
-            guard pays else { for b in bodies.dropFirst() { merged[index[b]!] = false }; continue }
+            guard pays && u.size <= maxSlotBytes else { for b in bodies.dropFirst() { merged[index[b]!] = false }; continue }
             units[first] = u
         }
         return units.indices.filter { !merged[$0] }.map { units[$0] }
@@ -213,6 +217,7 @@ public struct VersionSetStrategy: PlacementStrategy {
             var c = alignUp(cursor, ps)
             for n in rest {
                 c = alignUp(c, units[n].align)
+                if pageFitSlots && isSlot && c % page + UInt64(units[n].size) > page { c = alignUp(c, ps) }
                 address[n] = c
                 c += UInt64(units[n].size)
             }
