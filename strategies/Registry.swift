@@ -10,6 +10,7 @@ public enum StrategyRegistry {
         PerOccurrenceStrategy.self,
         FunctionPerPageStrategy.self,
         SpacerDeltaStrategy.self,
+        VersionSetStrategy.self,
         ContentDefinedStrategy.self,
         BinPackingStrategy.self,
         StripPackingStrategy.self,

@@ -223,3 +223,148 @@ extension StrategySupport {
         for f in fields { for i in f.images { layouts[i].redirects[f.field] = base + UInt64(f.slot * slotSize) } }
     }
 }
+
+/// A set of images (indices into `Workload.images`) as a bit set: equal sets hash equal, and
+/// containment is a word-by-word test.
+public struct ImageSet: Hashable, Sendable {
+    public private(set) var words: [UInt64]
+    /// An empty set for a workload of `count` images.
+    public init(count: Int) { words = [UInt64](repeating: 0, count: (count + 63) / 64) }
+    public mutating func insert(_ i: Int) { words[i >> 6] |= 1 << UInt64(i & 63) }
+    public func contains(_ i: Int) -> Bool { words[i >> 6] & (1 << UInt64(i & 63)) != 0 }
+    /// Number of images in the set.
+    public var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+    /// Whether every image of `other` is in this set.
+    public func isSuperset(of other: ImageSet) -> Bool { zip(words, other.words).allSatisfy { $1 & ~$0 == 0 } }
+}
+
+extension StrategySupport {
+    /// One placed unit of a strategy that gives every unit its own address range in every image
+    /// (`version-set`): `[address, address + size)`, the images that use it, and the (table,
+    /// entry) an image that does not use it maps there as a dead copy.
+    public struct PlacedUnit: Sendable {
+        public var address: UInt64
+        public var size: Int
+        public var images: ImageSet
+        public var table: Int
+        public var entry: Int
+        public init(address: UInt64, size: Int, images: ImageSet, table: Int, entry: Int) {
+            self.address = address; self.size = size; self.images = images; self.table = table; self.entry = entry
+        }
+    }
+
+    /// Gives every image the regions of the pages that hold one of its own placed entries, and
+    /// as extra copies (dead, never run) every unit of `units` on those pages that the image does
+    /// not use, so that the page holds the same bytes as in the images that use the unit; the
+    /// pages of such a copy are mapped too (closure). A copy whose symbol the image's own code
+    /// references without defining it is left out (the reference must stay external: the
+    /// emitter refuses live code that only a dead copy satisfies); its bytes are then fill.
+    ///
+    /// - Precondition: the units' ranges do not overlap; every own entry lies in its unit.
+    /// - Complexity: O(U log U + Σ_i (E_i + P_i log U)) for U units, E_i entries and P_i mapped
+    ///   pages of image i.
+    public static func mapUsedPages(_ w: Workload, _ layouts: inout [ImageLayout], units: [PlacedUnit], pageSize: Int) {
+        let sorted = units.filter { $0.size > 0 }.sorted { $0.address < $1.address }
+        let ps = UInt64(pageSize)
+        for (i, img) in w.images.enumerated() {
+            var pages = Set<UInt64>()
+            var work: [UInt64] = []
+            var own = Set<Int32>(), referenced = Set<Int32>()
+            func add(_ a: UInt64, _ size: Int) {
+                guard size > 0 else { return }
+                for p in (a / ps)...((a + UInt64(size) - 1) / ps) where pages.insert(p).inserted { work.append(p) }
+            }
+            for (k, t) in img.tables.enumerated() {
+                for (e, a) in layouts[i].addresses[k].enumerated() where a != ImageLayout.removed {
+                    own.insert(w.symbolIDs[t][e])
+                    for s in w.targetSymbols[t][e] { referenced.insert(s) }
+                    add(a, w.tables[t].entries[e].size)
+                }
+            }
+            let forbidden = referenced.subtracting(own)
+            var copied = Set<Int>()
+            while let p = work.popLast() {
+                let lo = p * ps, hi = lo + ps
+                // First unit ending after lo: units are disjoint and sorted, so ends are sorted too.
+                var a = 0, b = sorted.count
+                while a < b { let m = (a + b) / 2; if sorted[m].address + UInt64(sorted[m].size) <= lo { a = m + 1 } else { b = m } }
+                var u = a
+                while u < sorted.count && sorted[u].address < hi {
+                    let x = sorted[u]
+                    if !x.images.contains(i) && !copied.contains(u) && !forbidden.contains(w.symbolIDs[x.table][x.entry]) {
+                        copied.insert(u)
+                        layouts[i].extraCopies.append(PlacedCopy(table: x.table, entry: x.entry, address: x.address))
+                        add(x.address, x.size)
+                    }
+                    u += 1
+                }
+            }
+            layouts[i].extraCopies.sort { $0.address < $1.address }
+            let list = pages.sorted()
+            var j = 0
+            while j < list.count {
+                var end = j
+                while end + 1 < list.count && list[end + 1] == list[end] + 1 { end += 1 }
+                layouts[i].regions.append(Region(name: "used", start: list[j] * ps, size: UInt64(end - j + 1) * ps, pageAligned: true))
+                j = end + 1
+            }
+        }
+    }
+
+    /// Removes from each image the trampoline tables (and their `ind` regions) that none of the
+    /// image's redirects points into: the image then maps no page of them.
+    public static func dropUnusedTrampolineTables(_ layouts: inout [ImageLayout]) {
+        for i in layouts.indices where !layouts[i].trampolines.isEmpty {
+            let targets = layouts[i].redirects.values
+            let keep = layouts[i].trampolines.filter { tt in
+                let end = tt.address + UInt64(tt.reservedBytes)
+                return targets.contains { $0 >= tt.address && $0 < end }
+            }
+            let dropped = layouts[i].trampolines.filter { !keep.contains($0) }
+            layouts[i].trampolines = keep
+            layouts[i].regions.removeAll { r in dropped.contains { $0.address == r.start && r.name.hasPrefix("ind") } }
+        }
+    }
+
+    /// Pins every relocation field of every extra copy (dead code or data the image maps but
+    /// never uses) whose value in the image differs from the one value all images that use the
+    /// copy (same body instance at the same address) give it, to that value, as Spacer-Δ does:
+    /// the copy's bytes then equal theirs, and since it never runs any value is sound. A field
+    /// the users disagree on, or of a copy no image uses, is left as it resolves.
+    /// - Complexity: O(E + Σ R_c × U_c) for E placed entries and, per extra copy c, its R_c
+    ///   relocations and U_c users.
+    public static func pinDeadCopies(_ w: Workload, _ layouts: inout [ImageLayout]) {
+        struct Copy: Hashable { var address: UInt64; var body: Int32 }
+        var wanted = Set<Copy>()
+        for l in layouts { for c in l.extraCopies { wanted.insert(Copy(address: c.address, body: w.bodyInstanceIDs[c.table][c.entry])) } }
+        guard !wanted.isEmpty else { return }
+        var users: [Copy: [(image: Int, table: Int, entry: Int)]] = [:]
+        for (i, img) in w.images.enumerated() {
+            for (k, t) in img.tables.enumerated() {
+                for (e, a) in layouts[i].addresses[k].enumerated() where a != ImageLayout.removed {
+                    let c = Copy(address: a, body: w.bodyInstanceIDs[t][e])
+                    if wanted.contains(c) { users[c, default: []].append((i, t, e)) }
+                }
+            }
+        }
+        let resolvers = w.images.indices.map { SymbolResolver(workload: w, image: $0, layout: layouts[$0]) }
+        var pins: [[(UInt64, UInt64)]] = w.images.map { _ in [] }
+        for i in w.images.indices {
+            for c in layouts[i].extraCopies {
+                guard let us = users[Copy(address: c.address, body: w.bodyInstanceIDs[c.table][c.entry])], !us.isEmpty else { continue }
+                let fields = w.relocationFields[c.table][c.entry]
+                for (r, f) in fields.enumerated() {
+                    let field = c.address + UInt64(f.offset)
+                    var value: UInt64? = nil, agree = true
+                    for u in us {
+                        let v = layouts[u.image].redirects[field] ?? resolvers[u.image].resolve(w.relocationFields[u.table][u.entry][r].target)
+                        if let x = value, x != v { agree = false; break }
+                        value = v
+                    }
+                    if agree, let value, resolvers[i].resolve(f.target) != value { pins[i].append((field, value)) }
+                }
+            }
+        }
+        for i in w.images.indices { for (f, v) in pins[i] { layouts[i].redirects[f] = v } }
+    }
+}

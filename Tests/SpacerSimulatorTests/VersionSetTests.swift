@@ -1,0 +1,100 @@
+import Testing
+import SpacerCore
+import SpacerSimulator
+import SpacerStrategies
+import SpacerTestSupport
+
+/// `version-set`'s remedies, each on a tiny workload whose pages are worked out by hand (page
+/// 4096 B, `ksm`, relocations resolved). Every layout must also pass `LayoutCheck`.
+@Suite struct VersionSetTests {
+    func run(_ tables: [FunctionTable], _ versions: [String], _ params: [String: String] = [:]) throws -> (Workload, [ImageLayout], Metrics) {
+        let w = try Build.workload(tables, images: versions.map { [("L", $0)] })
+        let l = try StrategyRegistry.make("version-set", parameters: params).place(w, context: PlacementContext()).layouts
+        #expect(LayoutCheck.problems(workload: w, layouts: l, pageSize: 4096).isEmpty, "\(LayoutCheck.problems(workload: w, layouts: l, pageSize: 4096))")
+        return (w, l, try Simulator.simulate(w, layouts: l, options: SimulationOptions()))
+    }
+    func addr(_ w: Workload, _ l: [ImageLayout], _ i: Int, _ name: String) -> UInt64 {
+        l[i].addresses[0][w.tables[w.images[i].tables[0]].entries.firstIndex { $0.name == name }!]
+    }
+
+    @Test func stableDataSlotKeepsTheUnchangedReaderShared() throws {
+        // f (64 B) reads d (pc32 −4 to a data entry: no slot may carry it); d changes D1 → D2.
+        // With the slot, d has one address, so f's page is one frame; d's page has two lanes:
+        // 1 + 2 = 3 frames, 2 pages per image = 4 pages. Without it, d1 and d2 sit on two pages
+        // and f reads a different address in each image: 2 code frames + 2 data frames = 4.
+        let v1 = Build.table("L", "1", [SpacerDeltaSoundnessTests.dataRef("f", 64, "F", "d"), Build.data("d", 8, "D1", kind: .data)])
+        let v2 = Build.table("L", "2", [SpacerDeltaSoundnessTests.dataRef("f", 64, "F", "d"), Build.data("d", 8, "D2", kind: .data)])
+        let (w, l, m) = try run([v1, v2], ["1", "2"])
+        #expect(addr(w, l, 0, "d") == addr(w, l, 1, "d"))
+        #expect(addr(w, l, 0, "f") == addr(w, l, 1, "f"))
+        #expect(m.frames == 3 && m.totalPages == 4)
+        let (w2, l2, off) = try run([v1, v2], ["1", "2"], ["stable-data-slots": "false"])
+        #expect(addr(w2, l2, 0, "d") != addr(w2, l2, 1, "d"))
+        #expect(off.frames == 4 && off.totalPages == 4)
+    }
+
+    @Test func nestedFillPutsSmallerSetsInTheTailOfALargerSetsPage() throws {
+        // a (100 B) in both versions; x (100 B) only in v1, y (100 B) only in v2. Nested fill puts
+        // x at 112 and y at 224 of a's page: one page, identical in both images (each maps the
+        // other's body as a dead copy): 1 frame, 2 pages. Without it, a, x and y take a page
+        // each: 3 frames, 4 pages.
+        let v1 = Build.table("L", "1", [Build.fn("a", 100, "A"), Build.fn("x", 100, "X")])
+        let v2 = Build.table("L", "2", [Build.fn("a", 100, "A"), Build.fn("y", 100, "Y")])
+        let (w, l, m) = try run([v1, v2], ["1", "2"])
+        let a = addr(w, l, 0, "a")
+        #expect(addr(w, l, 0, "x") == a + 112 && addr(w, l, 1, "y") == a + 224)
+        #expect(l[0].extraCopies.map(\.address) == [a + 224] && l[1].extraCopies.map(\.address) == [a + 112])
+        #expect(m.frames == 1 && m.totalPages == 2)
+        let (_, _, off) = try run([v1, v2], ["1", "2"], ["nested-fill": "false"])
+        #expect(off.frames == 3 && off.totalPages == 4)
+    }
+
+    @Test func stableFunctionSlotNeedsNoJumpSlot() throws {
+        // c calls h; h changes (H1, 64 B → H2, 80 B). With the function slot h keeps one address
+        // (an 80-byte slot), so c's call needs no jump slot; c's page is shared, h's slot page has
+        // two lanes: 3 frames. Without it, c's call goes through the jump table (one private page
+        // per image); c, h1 and h2 share one page: 1 + 2 = 3 frames as well.
+        let v1 = Build.table("L", "1", [Build.fn("c", 64, "C", calls: [(1, "h")]), Build.fn("h", 64, "H1")])
+        let v2 = Build.table("L", "2", [Build.fn("c", 64, "C", calls: [(1, "h")]), Build.fn("h", 80, "H2")])
+        let (w, l, m) = try run([v1, v2], ["1", "2"])
+        #expect(addr(w, l, 0, "h") == addr(w, l, 1, "h"))
+        #expect(l[0].trampolines.isEmpty && l[1].trampolines.isEmpty && l[0].redirects.isEmpty)
+        #expect(m.frames == 3 && m.totalPages == 4)
+        let (w2, l2, off) = try run([v1, v2], ["1", "2"], ["stable-function-slots": "false"])
+        #expect(addr(w2, l2, 0, "h") != addr(w2, l2, 1, "h"))
+        let field = addr(w2, l2, 0, "c") + 1
+        #expect(l2[0].redirects[field] != nil && l2[0].redirects[field] == l2[1].redirects[field])
+        #expect(off.frames == 3 && off.totalPages == 4)
+        // Without trampolines either, c's call differs: c's page splits (2 frames), 2 pages.
+        let (_, _, none) = try run([v1, v2], ["1", "2"], ["stable-function-slots": "false", "trampolines": "false"])
+        #expect(none.frames == 2 && none.totalPages == 2)
+    }
+
+    @Test func aSlotNoSharedBodyReferencesIsNotMade() throws {
+        // d changes (D1 → D2) but only f1 / f2, themselves different in each version, read it:
+        // keeping d's address would keep no shared body's bytes, so d1 and d2 stay two bodies.
+        // Code: f1 {0} and f2 {1} on pages of their own (no page holds both sets): 2 frames;
+        // data likewise 2: 4 frames, 4 pages.
+        let v1 = Build.table("L", "1", [SpacerDeltaSoundnessTests.dataRef("f", 64, "F1", "d"), Build.data("d", 8, "D1", kind: .data)])
+        let v2 = Build.table("L", "2", [SpacerDeltaSoundnessTests.dataRef("f", 64, "F2", "d"), Build.data("d", 8, "D2", kind: .data)])
+        let (w, l, m) = try run([v1, v2], ["1", "2"], ["stable-function-slots": "false"])
+        #expect(addr(w, l, 0, "d") != addr(w, l, 1, "d"))
+        #expect(m.frames == 4 && m.totalPages == 4)
+    }
+
+    @Test func deadCopyFieldsArePinnedToTheRunnersValue() throws {
+        // a (100 B) in both versions; x only in v1 calls h, which changes (H1 → H2, both only
+        // called by x). Nested fill puts x into a's page; image 2 maps x as a dead copy, whose call
+        // would resolve to h2 there: it is pinned to h1's address, so the page stays one frame.
+        let v1 = Build.table("L", "1", [Build.fn("a", 100, "A"), Build.fn("x", 100, "X", calls: [(1, "h")]), Build.fn("h", 64, "H1")])
+        let v2 = Build.table("L", "2", [Build.fn("a", 100, "A"), Build.fn("h", 64, "H2")])
+        let (w, l, _) = try run([v1, v2], ["1", "2"])
+        let x = addr(w, l, 0, "x")
+        #expect(l[1].extraCopies.contains { $0.address == x })
+        #expect(l[1].redirects[x + 1] == addr(w, l, 0, "h") && l[0].redirects[x + 1] == nil)
+        let keys0 = Simulator.pageKeys(w, image: 0, layout: l[0], options: SimulationOptions())
+        let keys1 = Simulator.pageKeys(w, image: 1, layout: l[1], options: SimulationOptions())
+        let page = x / 4096
+        #expect(keys0.first { $0.number == page }?.key == keys1.first { $0.number == page }?.key)
+    }
+}
