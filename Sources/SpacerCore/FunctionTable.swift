@@ -7,6 +7,10 @@ public enum EntryKind: String, CaseIterable, Sendable, Hashable {
     public var isWritable: Bool { self == .data || self == .bss }
     /// Whether the entry has file content (bss is zero-filled and has none).
     public var hasContent: Bool { self != .bss }
+    /// Position in `allCases` (0 ..< 4), for arrays indexed by kind.
+    public var index: Int {
+        switch self { case .function: return 0; case .rodata: return 1; case .data: return 2; case .bss: return 3 }
+    }
 }
 
 /// Symbol binding as ELF gives it; decides how references find an entry (see `Workload`).
@@ -66,7 +70,8 @@ public struct FunctionTable: Hashable, Sendable {
 
     public init(library: String, version: String, entries: [TableEntry], provenance: [String] = []) {
         self.library = library; self.version = version
-        self.entries = entries.sorted { $0.order < $1.order }
+        // Tables are usually in link order already: then no copy (a stable sort keeps them as is).
+        self.entries = zip(entries, entries.dropFirst()).allSatisfy({ $0.order <= $1.order }) ? entries : entries.sorted { $0.order < $1.order }
         self.provenance = provenance
     }
 

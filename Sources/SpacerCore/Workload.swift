@@ -166,12 +166,12 @@ public struct Workload: Sendable {
         }
         for ii in images.indices { images[ii].roots = rootSets[ii].map { $0.sorted() } }
         for (ii, img) in images.enumerated() {
-            var bytes: [EntryKind: Int] = [:]
-            for t in img.tables { for e in available[used[t]].entries { bytes[e.kind, default: 0] += e.size } }
+            var perKind = [Int](repeating: 0, count: EntryKind.allCases.count)
+            for t in img.tables { for e in available[used[t]].entries { perKind[e.kind.index] += e.size } }
             for (what, kinds, zone) in [("functions", [EntryKind.function], AddressMap.codeZoneBytes),
                                         ("read-only data", [.rodata], AddressMap.rodataZoneBytes),
                                         ("writable data", [.data, .bss], AddressMap.writableZoneBytes)] {
-                let total = kinds.reduce(0) { $0 + bytes[$1, default: 0] }
+                let total = kinds.reduce(0) { $0 + perKind[$1.index] }
                 guard total <= zone else {
                     throw SpacerError.data(file: imageSource[ii], location: "",
                                            expected: "the \(what) of image \(img.name) to fit the \(zone)-byte zone for them",
@@ -184,49 +184,69 @@ public struct Workload: Sendable {
         self.images = images
         self.libraries = libraries
 
-        // Interning, in deterministic (table, entry) order.
+        // Interning, in deterministic (table, entry) order. Every name, object and hash string is
+        // hashed once, into a dense id (`StringIDs`); symbol, content, body and body-instance keys
+        // are then plain integers, so no key is built by string interpolation (issue 14).
         var bodies: [BodyKey: Int32] = [:], contents: [ContentKey: Int32] = [:], bodyInst: [BodyInstanceKey: Int32] = [:]
         let libraryIndex = Dictionary(uniqueKeysWithValues: libraries.enumerated().map { ($1, Int32($0)) })
-        var symbols: [String: Int32] = [:], names: [String] = []
+        var strings = StringIDs()
+        var symbols: [SymbolKey: Int32] = [:], names: [String] = []
         var defined: [Bool] = [], definedAsData: [Bool] = []
-        func symbol(_ key: String, _ name: String, define: Bool) -> Int32 {
+        func symbol(_ key: SymbolKey, _ name: String, define: Bool) -> Int32 {
             if let s = symbols[key] { if define { defined[Int(s)] = true }; return s }
             let s = Int32(names.count); symbols[key] = s; names.append(name); defined.append(define); definedAsData.append(false); return s
         }
         var bodyIDs: [[Int32]] = [], instIDs: [[Int32]] = [], contentIDs: [[Int32]] = []
         var symbolIDs: [[Int32]] = [], targets: [[[Int32]]] = []
+        var relocationKeys: [RelocationKey] = []
         for t in tables {
-            var local: [String: Int] = [:], wide: [String: Int] = [:]
-            for (e, entry) in t.entries.enumerated() {
-                if entry.binding == .local && !entry.object.isEmpty { local["\(entry.object)\u{1}\(entry.name)"] = e }
-                else if entry.binding == .local { wide[entry.name] = e }
+            let lib = libraryIndex[t.library]!
+            // Per entry: object and name ids; the table's local symbols (object, name) and its
+            // library-wide ones (name).
+            var objectIDs: [Int32] = [], nameIDs: [Int32] = []
+            objectIDs.reserveCapacity(t.entries.count); nameIDs.reserveCapacity(t.entries.count)
+            var local: Set<Int64> = [], wide: Set<Int32> = []
+            for entry in t.entries {
+                let o = strings.id(entry.object), n = strings.id(entry.name)
+                objectIDs.append(o); nameIDs.append(n)
+                if entry.binding == .local && !entry.object.isEmpty { local.insert(Int64(o) << 32 | Int64(n)) }
+                else if entry.binding == .local { wide.insert(n) }
             }
-            func key(object: String, name: String) -> String {
-                if local["\(object)\u{1}\(name)"] != nil { return "l\u{1}\(t.library)\u{1}\(object)\u{1}\(name)" }
-                if wide[name] != nil { return "w\u{1}\(t.library)\u{1}\(name)" }
-                return "g\u{1}\(name)"
+            func key(object: Int32, name: Int32) -> SymbolKey {
+                if local.contains(Int64(object) << 32 | Int64(name)) { return SymbolKey(scope: 0, library: lib, object: object, name: name) }
+                if wide.contains(name) { return SymbolKey(scope: 1, library: lib, object: -1, name: name) }
+                return SymbolKey(scope: 2, library: -1, object: -1, name: name)
             }
             var b: [Int32] = [], bi: [Int32] = [], c: [Int32] = [], s: [Int32] = [], tg: [[Int32]] = []
             var seen: [Int32: Int32] = [:]
             b.reserveCapacity(t.entries.count)
-            for entry in t.entries {
-                let ck = entry.kind == .bss ? nil : ContentKey(kind: entry.kind, hash: entry.hash, size: entry.size)
+            for (e, entry) in t.entries.enumerated() {
+                let ck = ContentKey(kind: entry.kind, hash: strings.id(entry.hash), size: entry.size)
                 let cid: Int32
-                if let ck { if let x = contents[ck] { cid = x } else { cid = Int32(contents.count); contents[ck] = cid } }
-                else { cid = Workload.zeroContent }
-                let bk = BodyKey(content: ContentKey(kind: entry.kind, hash: entry.hash, size: entry.size), align: entry.align, relocations: entry.relocations,
-                                 zeroName: entry.kind == .bss ? entry.name : "")
+                if entry.kind == .bss { cid = Workload.zeroContent }
+                else if let x = contents[ck] { cid = x } else { cid = Int32(contents.count); contents[ck] = cid }
+                relocationKeys.removeAll(keepingCapacity: true)
+                var tgt: [Int32] = []
+                tgt.reserveCapacity(entry.relocations.count)
+                for r in entry.relocations {
+                    let n = strings.id(r.target)
+                    relocationKeys.append(RelocationKey(offset: r.offset, type: r.type, target: n, addend: r.addend))
+                    tgt.append(n)
+                }
+                let bk = BodyKey(content: ck, align: entry.align, relocations: relocationKeys,
+                                 zeroName: entry.kind == .bss ? nameIDs[e] : -1)
                 let bid: Int32
                 if let x = bodies[bk] { bid = x } else { bid = Int32(bodies.count); bodies[bk] = bid }
                 let occ = seen[bid, default: 0]; seen[bid] = occ + 1
-                let ik = BodyInstanceKey(library: libraryIndex[t.library]!, body: bid, occurrence: occ)
+                let ik = BodyInstanceKey(library: lib, body: bid, occurrence: occ)
                 let iid: Int32
                 if let x = bodyInst[ik] { iid = x } else { iid = Int32(bodyInst.count); bodyInst[ik] = iid }
                 b.append(bid); bi.append(iid); c.append(cid)
-                let sid = symbol(key(object: entry.object, name: entry.name), entry.name, define: true)
+                let sid = symbol(key(object: objectIDs[e], name: nameIDs[e]), entry.name, define: true)
                 if entry.kind != .function { definedAsData[Int(sid)] = true }
                 s.append(sid)
-                tg.append(entry.relocations.map { symbol(key(object: entry.object, name: $0.target), $0.target, define: false) })
+                for (r, n) in tgt.enumerated() { tgt[r] = symbol(key(object: objectIDs[e], name: n), entry.relocations[r].target, define: false) }
+                tg.append(tgt)
             }
             bodyIDs.append(b); instIDs.append(bi); contentIDs.append(c); symbolIDs.append(s); targets.append(tg)
         }
@@ -302,9 +322,66 @@ public struct RelocationField: Sendable, Hashable {
     }
 }
 
-private struct ContentKey: Hashable { var kind: EntryKind; var hash: String; var size: Int }
-/// bss has no bytes, so its name is what identifies one variable across versions (`zeroName`).
-private struct BodyKey: Hashable { var content: ContentKey; var align: Int; var relocations: [Relocation]; var zeroName: String }
+/// Dense ids of strings (names, objects, hashes) for `Workload.init`'s keys: each string is
+/// hashed once, where it is read.
+private struct StringIDs {
+    private var ids: [FastString: Int32] = [:]
+    mutating func id(_ s: String) -> Int32 {
+        let k = FastString(s)
+        if let i = ids[k] { return i }
+        let i = Int32(ids.count); ids[k] = i; return i
+    }
+}
+/// A string hashed by FNV-1a 64 over its UTF-8 bytes, fed to `Hasher` as one word: names are
+/// short ASCII, and one multiply per byte beats `String`'s per-byte SipHash. Equality is the
+/// string's.
+private struct FastString: Hashable {
+    let string: String
+    let fingerprint: UInt64
+    init(_ s: String) {
+        var s = s
+        string = s
+        fingerprint = s.withUTF8 { b in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
+            return h
+        }
+    }
+    static func == (a: FastString, b: FastString) -> Bool { a.fingerprint == b.fingerprint && a.string == b.string }
+    func hash(into h: inout Hasher) { h.combine(fingerprint) }
+}
+/// A symbol's identity (`Workload`'s resolution rules): scope 0 a local entry of `object` in
+/// `library`, 1 a library-wide entry of `library`, 2 a global name; ids from `StringIDs`.
+private struct SymbolKey: Hashable { var scope: Int8; var library: Int32; var object: Int32; var name: Int32 }
+/// `hash` is a `StringIDs` id of the body hash.
+private struct ContentKey: Hashable { var kind: EntryKind; var hash: Int32; var size: Int }
+/// A relocation with its target name as a `StringIDs` id (bodies compare targets by name).
+private struct RelocationKey: Hashable { var offset: Int; var type: RelocationType; var target: Int32; var addend: Int64 }
+/// bss has no bytes, so its name is what identifies one variable across versions (`zeroName`,
+/// a `StringIDs` id; −1 for other kinds).
+private struct BodyKey: Hashable {
+    var content: ContentKey; var align: Int; var relocations: [RelocationKey]; var zeroName: Int32
+    /// Every field mixed into one word (a multiply-xorshift per value), so that `Hasher` sees
+    /// one word instead of four per relocation; equality still compares every field.
+    let fingerprint: UInt64
+    init(content: ContentKey, align: Int, relocations: [RelocationKey], zeroName: Int32) {
+        self.content = content; self.align = align; self.relocations = relocations; self.zeroName = zeroName
+        @inline(__always) func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {
+            let x = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
+            return x ^ (x >> 29)
+        }
+        var h = mix(mix(mix(UInt64(content.kind.index), UInt64(bitPattern: Int64(content.hash))), UInt64(content.size)), UInt64(align))
+        h = mix(h, UInt64(bitPattern: Int64(zeroName)))
+        for r in relocations {
+            h = mix(mix(mix(h, UInt64(r.offset)), UInt64(bitPattern: Int64(r.target))), UInt64(bitPattern: r.addend))   // type: equality only
+        }
+        fingerprint = h
+    }
+    static func == (a: BodyKey, b: BodyKey) -> Bool {
+        a.fingerprint == b.fingerprint && a.content == b.content && a.align == b.align && a.zeroName == b.zeroName && a.relocations == b.relocations
+    }
+    func hash(into h: inout Hasher) { h.combine(fingerprint) }
+}
 private struct BodyInstanceKey: Hashable { var library: Int32; var body: Int32; var occurrence: Int32 }
 
 private func tables_lib(_ available: [FunctionTable], _ used: [Int], _ local: Int) -> String {

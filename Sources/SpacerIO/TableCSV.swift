@@ -62,33 +62,41 @@ public enum TableCSV {
         guard missing.isEmpty else {
             throw SpacerError.data(file: file, location: "\(header.line)", expected: "columns \(required.joined(separator: ",")) in the header", found: "no column \(missing.joined(separator: ", "))")
         }
-        var order: [String] = []
-        var rowsByTable: [String: (lib: String, ver: String, line: Int, entries: [TableEntry])] = [:]
-        var seen: Set<String> = []
+        // Column indices, looked up once (not per field of every row).
+        let c_library = col["library"], c_version = col["version"], c_name = col["name"], c_kind = col["kind"]
+        let c_size = col["size"], c_align = col["align"], c_hash = col["hash"], c_binding = col["binding"]
+        let c_order = col["order"], c_object = col["object"], c_relocs = col["relocs"], c_section = col["section"]
+        // Tables in order of first row; the previous row's table is tried first (rows of one
+        // table are usually contiguous), so most rows hash no key.
+        var tables: [(lib: String, ver: String, line: Int, entries: [TableEntry])] = []
+        var tableIndex: [TableKey: Int] = [:]
+        var last = -1
+        var seen: Set<SymbolKey> = []
+        var names = Interner()
         for rec in csv.records.dropFirst() {
             let line = rec.line
             guard rec.fields.count == header.fields.count else {
                 throw SpacerError.data(file: file, location: "\(line)", expected: "\(header.fields.count) fields as in the header", found: "\(rec.fields.count)")
             }
-            func field(_ name: String) -> String? { col[name].map { rec.fields[$0] } }
+            func field(_ c: Int?) -> String? { c.map { rec.fields[$0] } }
             func loc(_ name: String) -> String { "\(line):\((col[name] ?? 0) + 1)" }
-            let library = field("library")!, version = field("version")!, name = field("name")!
+            let library = field(c_library)!, version = field(c_version)!, name = field(c_name)!
             for (k, v) in [("library", library), ("version", version), ("name", name)] where v.isEmpty {
                 throw SpacerError.data(file: file, location: loc(k), expected: "a non-empty \(k)", found: "an empty field")
             }
-            let kindText = field("kind") ?? ""
+            let kindText = field(c_kind) ?? ""
             guard let kind = kindText.isEmpty ? EntryKind.function : EntryKind(rawValue: kindText) else {
                 throw SpacerError.data(file: file, location: loc("kind"), expected: "kind func, rodata, data or bss", found: "'\(kindText)'")
             }
-            let sizeText = field("size")!
+            let sizeText = field(c_size)!
             guard let size = Int(sizeText), size >= 1, size <= TableEntry.maxSize else {
                 throw SpacerError.data(file: file, location: loc("size"), expected: "a size in bytes, a whole number from 1 to \(TableEntry.maxSize)", found: "'\(sizeText)'")
             }
-            let alignText = field("align")!
+            let alignText = field(c_align)!
             guard let align = Int(alignText), align >= 1, align <= TableEntry.maxAlign, align & (align - 1) == 0 else {
                 throw SpacerError.data(file: file, location: loc("align"), expected: "an alignment in bytes, a power of two from 1 to \(TableEntry.maxAlign)", found: "'\(alignText)'")
             }
-            var hash = field("hash")!
+            var hash = field(c_hash)!
             if hash.isEmpty && kind != .bss {
                 throw SpacerError.data(file: file, location: loc("hash"), expected: "a body hash", found: "an empty field")
             }
@@ -98,29 +106,31 @@ public enum TableCSV {
                 throw SpacerError.data(file: file, location: loc("hash"), expected: "a body hash of hexadecimal digits (0-9, a-f)", found: "'\(hash)'")
             }
             if hash.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x46 }) { hash = hash.lowercased() }
-            let bindText = field("binding") ?? ""
+            let bindText = field(c_binding) ?? ""
             guard let binding = bindText.isEmpty ? Binding.global : Binding(rawValue: bindText) else {
                 throw SpacerError.data(file: file, location: loc("binding"), expected: "binding global, local or weak", found: "'\(bindText)'")
             }
-            let key = "\(library)\u{1}\(version)"
-            if rowsByTable[key] == nil { order.append(key); rowsByTable[key] = (library, version, line, []) }
-            let orderText = field("order") ?? ""
+            let t: Int
+            if last >= 0 && tables[last].lib == library && tables[last].ver == version { t = last }
+            else if let i = tableIndex[TableKey(library: library, version: version)] { t = i }
+            else { t = tables.count; tableIndex[TableKey(library: library, version: version)] = t; tables.append((library, version, line, [])) }
+            last = t
+            let orderText = field(c_order) ?? ""
             let ord: Int
-            if orderText.isEmpty { ord = rowsByTable[key]!.entries.count }
+            if orderText.isEmpty { ord = tables[t].entries.count }
             else {
                 guard let o = Int(orderText), o >= 0 else {
                     throw SpacerError.data(file: file, location: loc("order"), expected: "a link-order index, a whole number ≥ 0", found: "'\(orderText)'")
                 }
                 ord = o
             }
-            let object = field("object") ?? ""
-            let symbolKey = binding == .local ? "\(key)\u{1}L\u{1}\(object)\u{1}\(name)" : "\(key)\u{1}G\u{1}\(name)"
-            guard seen.insert(symbolKey).inserted else {
+            let object = field(c_object) ?? ""
+            guard seen.insert(SymbolKey(table: t, object: binding == .local ? object : nil, name: name)).inserted else {
                 throw SpacerError.data(file: file, location: loc("name"), expected: "one row per symbol of \(library) \(version)", found: "a second row for \(name)\(object.isEmpty ? "" : " in \(object)")")
             }
             var relocs: [Relocation] = []
-            if let r = field("relocs"), !r.isEmpty {
-                relocs = try parseRelocations(r, size: size, file: file, location: loc("relocs"))
+            if let r = field(c_relocs), !r.isEmpty {
+                relocs = try parseRelocations(r, size: size, file: file, location: loc("relocs"), names: &names)
                 relocs.sort { ($0.offset, $0.type.rawValue) < ($1.offset, $1.type.rawValue) }
                 // Two relocations cannot write the same bytes (a strategy would resolve one field
                 // address two ways).
@@ -133,16 +143,58 @@ public enum TableCSV {
                     if reach.map({ r.offset + r.type.width > $0.offset + $0.type.width }) ?? true { reach = r }
                 }
             }
-            let entry = TableEntry(kind: kind, name: name, object: object, section: field("section") ?? "",
+            let entry = TableEntry(kind: kind, name: name, object: object, section: field(c_section) ?? "",
                                    binding: binding, order: ord, size: size, align: align, hash: hash, relocations: relocs)
-            rowsByTable[key]!.entries.append(entry)
+            tables[t].entries.append(entry)
         }
-        guard !order.isEmpty else {
+        guard !tables.isEmpty else {
             throw SpacerError.data(file: file, location: "\(header.line + 1)", expected: "at least one table row after the header", found: "none")
         }
-        return order.map { k in
-            let t = rowsByTable[k]!
-            return (FunctionTable(library: t.lib, version: t.ver, entries: t.entries, provenance: csv.comments), t.line)
+        return tables.map { t in
+            (FunctionTable(library: t.lib, version: t.ver, entries: t.entries, provenance: csv.comments), t.line)
+        }
+    }
+
+    private struct TableKey: Hashable { var library: String; var version: String }
+    /// One symbol of one table: local symbols are per object (`object` non-nil), others per name.
+    private struct SymbolKey: Hashable { var table: Int; var object: String?; var name: String }
+
+    /// Relocation target names of one parse, one `String` per distinct spelling: a name is
+    /// hashed (FNV-1a 64 over its bytes) and compared as bytes, and only a new name allocates;
+    /// the tables' thousands of references to one symbol then share its storage.
+    struct Interner {
+        private var slots: [Int32] = Array(repeating: -1, count: 1 << 10)
+        private var hashes: [UInt64] = []
+        private var strings: [String] = []
+        private var bytes: [UInt8] = []
+        private var starts: [Int] = [0]
+
+        mutating func string(_ b: UnsafeBufferPointer<UInt8>) -> String {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
+            var mask = slots.count - 1
+            var i = Int(truncatingIfNeeded: h ^ (h >> 32)) & mask
+            while slots[i] >= 0 {
+                let k = Int(slots[i])
+                if hashes[k] == h && starts[k + 1] - starts[k] == b.count
+                    && bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress! + starts[k], b.baseAddress!, b.count) == 0 }) {
+                    return strings[k]
+                }
+                i = (i + 1) & mask
+            }
+            let s = String(decoding: b, as: UTF8.self)
+            let k = Int32(strings.count)
+            strings.append(s); hashes.append(h); bytes.append(contentsOf: b); starts.append(bytes.count)
+            slots[i] = k
+            if strings.count * 2 > slots.count {   // grow: keep the load factor at most 1/2
+                slots = Array(repeating: -1, count: slots.count * 2); mask = slots.count - 1
+                for (k, h) in hashes.enumerated() {
+                    var j = Int(truncatingIfNeeded: h ^ (h >> 32)) & mask
+                    while slots[j] >= 0 { j = (j + 1) & mask }
+                    slots[j] = Int32(k)
+                }
+            }
+            return s
         }
     }
 
@@ -150,6 +202,12 @@ public enum TableCSV {
     /// itself hold colons; offset and addend are decimal). Works on UTF-8 bytes: this is the hot
     /// path of loading real tables.
     static func parseRelocations(_ field: String, size: Int, file: String, location: String) throws -> [Relocation] {
+        var names = Interner()
+        return try parseRelocations(field, size: size, file: file, location: location, names: &names)
+    }
+
+    /// As `parseRelocations(_:size:file:location:)`, target names through `names`.
+    static func parseRelocations(_ field: String, size: Int, file: String, location: String, names: inout Interner) throws -> [Relocation] {
         var out: [Relocation] = []
         var field = field
         try field.withUTF8 { b in
@@ -161,13 +219,13 @@ public enum TableCSV {
                 let start = i
                 while i < n && b[i] != 0x20 { i += 1 }
                 let item = UnsafeBufferPointer(rebasing: b[start..<i])
-                out.append(try parseRelocation(item, size: size, file: file, location: location))
+                out.append(try parseRelocation(item, size: size, file: file, location: location, names: &names))
             }
         }
         return out
     }
 
-    static func parseRelocation(_ b: UnsafeBufferPointer<UInt8>, size: Int, file: String, location: String) throws -> Relocation {
+    static func parseRelocation(_ b: UnsafeBufferPointer<UInt8>, size: Int, file: String, location: String, names: inout Interner) throws -> Relocation {
         func bad(_ expected: String) -> SpacerError {
             .data(file: file, location: location, expected: expected, found: "'\(String(decoding: b, as: UTF8.self))'")
         }
@@ -180,11 +238,11 @@ public enum TableCSV {
             throw bad("a relocation offset:type:target:addend")
         }
         let typeText = String(decoding: UnsafeBufferPointer(rebasing: b[(c1 + 1)..<typeEnd]), as: UTF8.self)
-        guard let type = RelocationType(rawValue: typeText) else {
+        guard let type = RelocationType.bySpelling[typeText] else {
             throw SpacerError.data(file: file, location: location, expected: "a relocation type (\(RelocationType.allCases.map(\.rawValue).joined(separator: ", ")))", found: "'\(typeText)'")
         }
         guard typeEnd + 1 < c3 else { throw bad("a relocation target symbol") }
-        let target = String(decoding: UnsafeBufferPointer(rebasing: b[(typeEnd + 1)..<c3]), as: UTF8.self)
+        let target = names.string(UnsafeBufferPointer(rebasing: b[(typeEnd + 1)..<c3]))
         guard off >= 0, off <= Int64(size - type.width), off < 1 << 31 else {
             throw bad("a relocation field inside the entry's \(size) bytes")
         }
@@ -305,4 +363,10 @@ public enum WorkloadCSV {
         }
         return out
     }
+}
+
+extension RelocationType {
+    /// Every type by its table spelling: one hash of a short name instead of
+    /// `init(rawValue:)`'s comparison with every case (the relocation reader's hot path).
+    static let bySpelling: [String: RelocationType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 }
