@@ -38,6 +38,7 @@ public struct VersionSetStrategy: PlacementStrategy {
         ParameterSpec("trampolines", .bool, default: "true", help: "send direct calls/jumps of shared bodies whose target differs between images through a jump table"),
         ParameterSpec("page-fit-slots", .bool, default: "false", help: "no stable slot larger than a page, and none straddles a page boundary (the simulator then predicts the real build exactly; see docs/strategies.md)"),
         ParameterSpec("slot-size", .int, default: "8", help: "bytes per jump slot (8..64)", range: 8...64),
+        ParameterSpec("address-slots-only", .bool, default: "true", help: "with trampolines, make a function slot only where a shared referrer takes the function's address (a field a jump slot cannot carry); calls reach a moved function through the jump table"),
     ]
     let nestedFill: Bool
     let dataSlots: Bool
@@ -46,6 +47,7 @@ public struct VersionSetStrategy: PlacementStrategy {
     let rodataWithCode: Bool
     let pageFitSlots: Bool
     let slotSize: Int
+    let addressSlotsOnly: Bool
     public init(parameters: StrategyParameters) throws {
         nestedFill = parameters.bool("nested-fill")
         dataSlots = parameters.bool("stable-data-slots")
@@ -54,6 +56,7 @@ public struct VersionSetStrategy: PlacementStrategy {
         rodataWithCode = parameters.bool("rodata-with-code")
         pageFitSlots = parameters.bool("page-fit-slots")
         slotSize = parameters.int("slot-size")
+        addressSlotsOnly = parameters.bool("address-slots-only")
         guard (8...64).contains(slotSize) else { throw SpacerError.usage("version-set: slot-size must be 8..64, found \(slotSize)") }
     }
 
@@ -81,7 +84,8 @@ public struct VersionSetStrategy: PlacementStrategy {
         if functionSlots { slotKinds.insert(.function) }
         if dataSlots { slotKinds.formUnion([.rodata, .data, .bss]) }
         for (zone, kinds) in zones {
-            let units = Self.units(w, kinds: kinds, slotKinds: slotKinds, maxSlotBytes: pageFitSlots ? ps : Int.max)
+            let units = Self.units(w, kinds: kinds, slotKinds: slotKinds, maxSlotBytes: pageFitSlots ? ps : Int.max,
+                                   callsThroughJumpSlots: trampolines && addressSlotsOnly)
             placed += placeUnits(w, units, &layouts, zone: zone, pageSize: ps)
         }
         StrategySupport.mapUsedPages(w, &layouts, units: placed, pageSize: ps)
@@ -97,8 +101,12 @@ public struct VersionSetStrategy: PlacementStrategy {
     /// order, tables in row order, entries in link order). For the kinds in `slotKinds`, the body instances of
     /// one (library, kind, object, name) that differ between versions form one slot, provided
     /// the name occurs once per table and none of the bodies is used under another name.
-    /// A slot larger than `maxSlotBytes` is not made.
-    static func units(_ w: Workload, kinds: Set<EntryKind>, slotKinds: Set<EntryKind>, maxSlotBytes: Int) -> [Unit] {
+    /// A slot larger than `maxSlotBytes` is not made. With `callsThroughJumpSlots`, a function
+    /// slot pays only through referrers whose reference cannot go through a jump slot
+    /// (`RelocationField.slottable` false: the function's address taken), since the jump table
+    /// already keeps a moved callee's callers byte-identical.
+    static func units(_ w: Workload, kinds: Set<EntryKind>, slotKinds: Set<EntryKind>, maxSlotBytes: Int,
+                      callsThroughJumpSlots: Bool = false) -> [Unit] {
         struct Key: Hashable { var library: String; var kind: EntryKind; var object: String; var name: String }
         var index: [Int32: Int] = [:]          // body instance -> unit
         var units: [Unit] = []
@@ -141,7 +149,11 @@ public struct VersionSetStrategy: PlacementStrategy {
             var defining: [Int32: Int32] = [:]
             for (e, entry) in w.tables[t].entries.enumerated() where kinds.contains(entry.kind) { defining[w.symbolIDs[t][e]] = w.bodyInstanceIDs[t][e] }
             for (e, targets) in w.targetSymbols[t].enumerated() {
-                for s in targets { if let b = defining[s] { referrers[b, default: []].insert(w.bodyInstanceIDs[t][e]) } }
+                for (r, s) in targets.enumerated() {
+                    guard let b = defining[s] else { continue }
+                    if callsThroughJumpSlots && w.relocationFields[t][e][r].slottable { continue }
+                    referrers[b, default: []].insert(w.bodyInstanceIDs[t][e])
+                }
             }
         }
         // Merge the bodies of each eligible key into its first body's unit.

@@ -54,9 +54,10 @@ import SpacerTestSupport
         // (an 80-byte slot), so c's call needs no jump slot; c's page is shared, h's slot page has
         // two lanes: 3 frames. Without it, c's call goes through the jump table (one private page
         // per image); c, h1 and h2 share one page: 1 + 2 = 3 frames as well.
+        // (`address-slots-only=false`: by default a call alone makes no slot, below.)
         let v1 = Build.table("L", "1", [Build.fn("c", 64, "C", calls: [(1, "h")]), Build.fn("h", 64, "H1")])
         let v2 = Build.table("L", "2", [Build.fn("c", 64, "C", calls: [(1, "h")]), Build.fn("h", 80, "H2")])
-        let (w, l, m) = try run([v1, v2], ["1", "2"])
+        let (w, l, m) = try run([v1, v2], ["1", "2"], ["address-slots-only": "false"])
         #expect(addr(w, l, 0, "h") == addr(w, l, 1, "h"))
         #expect(l[0].trampolines.isEmpty && l[1].trampolines.isEmpty && l[0].redirects.isEmpty)
         #expect(m.frames == 3 && m.totalPages == 4)
@@ -65,9 +66,37 @@ import SpacerTestSupport
         let field = addr(w2, l2, 0, "c") + 1
         #expect(l2[0].redirects[field] != nil && l2[0].redirects[field] == l2[1].redirects[field])
         #expect(off.frames == 3 && off.totalPages == 4)
+        // The default (address-slots-only): h is only called, so no slot; the call goes through
+        // the jump table exactly as without function slots.
+        let (w3, l3, byDefault) = try run([v1, v2], ["1", "2"])
+        #expect(addr(w3, l3, 0, "h") != addr(w3, l3, 1, "h"))
+        #expect(l3[0].redirects[addr(w3, l3, 0, "c") + 1] != nil)
+        #expect(byDefault.frames == 3 && byDefault.totalPages == 4)
         // Without trampolines either, c's call differs: c's page splits (2 frames), 2 pages.
         let (_, _, none) = try run([v1, v2], ["1", "2"], ["stable-function-slots": "false", "trampolines": "false"])
         #expect(none.frames == 2 && none.totalPages == 2)
+    }
+
+    @Test func aFunctionWhoseAddressIsTakenGetsASlotByDefault() throws {
+        // c (64 B) takes h's address with an absolute field (abs32s at 3: `mov $h`, which no jump
+        // slot may carry); h changes (H1, 64 B → H2, 80 B). By default (address-slots-only) h
+        // gets a slot all the same: one address, so c's page is one frame and h's slot page has
+        // two lanes: 3 frames, 2 pages per image. Without function slots, c's field differs:
+        // c, h1 and h2 share nothing across images: c splits (2 frames) + h1, h2 (2 pages, but
+        // nested fill puts each into c's page) = 2 frames, 2 pages.
+        func taker(_ version: String) -> TableEntry {
+            TableEntry(kind: .function, name: "c", object: "o.o", section: ".text.c", binding: .global, order: 0, size: 64, align: 16,
+                       hash: "C", relocations: [Relocation(offset: 3, type: .abs32s, target: "h", addend: 0)])
+        }
+        let v1 = Build.table("L", "1", [taker("1"), Build.fn("h", 64, "H1")])
+        let v2 = Build.table("L", "2", [taker("2"), Build.fn("h", 80, "H2")])
+        let (w, l, m) = try run([v1, v2], ["1", "2"])
+        #expect(addr(w, l, 0, "h") == addr(w, l, 1, "h"))
+        #expect(l[0].redirects.isEmpty && l[1].redirects.isEmpty)
+        #expect(m.frames == 3 && m.totalPages == 4)
+        let (w2, l2, off) = try run([v1, v2], ["1", "2"], ["stable-function-slots": "false"])
+        #expect(addr(w2, l2, 0, "h") != addr(w2, l2, 1, "h"))
+        #expect(off.frames == 2 && off.totalPages == 2)
     }
 
     @Test func aSlotNoSharedBodyReferencesIsNotMade() throws {
