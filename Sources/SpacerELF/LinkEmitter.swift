@@ -250,12 +250,20 @@ public enum LinkEmitter {
         }
         writer.sections[anchorSection - 1].relocations = anchorRelocs.map { ELFWriter.Rela(offset: $0.0, symbol: external($0.1), type: RelocationType.plt32.elfType, addend: -4) }
         // Relocations of pieces and slots.
+        var usedSlots = Set<UInt64>()
+        for (_, slot) in l.redirects { usedSlots.insert(slot) }
         for p in pieces {
             guard let sec = sectionOf[p.start] else { continue }
             if p.table < 0 {
                 let tt = l.trampolines[p.entry]
                 var rel: [ELFWriter.Rela] = []
                 for (k, slot) in tt.slots.enumerated() {
+                    // A slot of a table shared by every image (one slot list, so that shared code
+                    // keeps one slot address) may lead to a symbol this image does not define and
+                    // no library defines for it either; no field of this image reaches it, so it
+                    // stays `jmp` +0 (never run) instead of naming a symbol ld cannot resolve.
+                    if !resolver.defines(slot.target) && !w.symbolIsExternal[Int(slot.target)]
+                        && !usedSlots.contains(tt.address + UInt64(k * tt.slotSize)) { continue }
                     guard let (sym, add) = symbolFor(address: resolver.resolve(slot.target), symbol: slot.target, w, resolver, pieceSymbol, pieces, external) else {
                         problems.append("image \(image.name): slot \(k) of the table at \(hex(tt.address)) leads to \(w.symbolNames[Int(slot.target)]), which is not placed"); continue
                     }
