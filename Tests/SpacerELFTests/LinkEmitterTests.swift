@@ -120,6 +120,39 @@ import SpacerStrategies
         }
     }
 
+    @Test func aSharedTableSlotToAFunctionTheImageLacksStaysUnreferenced() throws {
+        // One jump table for both images (as version-set's compact table is) with a slot that
+        // leads to `extra`, which only version 2 defines, and that no field of either image
+        // reaches. Image v1 must still link (ld would fail on an undefined `extra`) and print what
+        // its normal build prints; v2's slot jumps to its own `extra`. The table pages are private,
+        // so predicted and measured agree in the trampoline zone (2 pages, 2 frames).
+        guard Toolchain.available else { return }
+        let (s, libs, tables) = try Self.setUp()
+        let w = try Workload(rows: [WorkloadRow(image: "v1", library: "L", version: "1"), WorkloadRow(image: "v2", library: "L", version: "2")], tables: tables)
+        var layouts = try StrategyRegistry.make("default").place(w, context: PlacementContext()).layouts
+        let t2 = w.images[1].tables[0]
+        let extra = w.symbolIDs[t2][w.tables[t2].entries.firstIndex { $0.name == "extra" }!]
+        let table = TrampolineTable(address: AddressMap.trampolineBase, slotSize: 8, slots: [TrampolineSlot(target: extra, addend: 0)], reservedBytes: 4096)
+        for i in layouts.indices {
+            layouts[i].trampolines.append(table)
+            layouts[i].regions.append(Region(name: "ind", start: AddressMap.trampolineBase, size: 4096, pageAligned: true))
+        }
+        let files = try LinkEmitter.emit(workload: w, layouts: layouts, libraries: libs, strategy: "default")
+        var binaries: [ELFExecutable] = []
+        for (i, f) in files.enumerated() {
+            try Data(f.object).write(to: URL(fileURLWithPath: s.path("\(f.image).o")))
+            try f.script.write(toFile: s.path("\(f.image).ld"), atomically: true, encoding: .utf8)
+            let normal = try link(s, ["-static", "-no-pie", "driver.o", "v\(i + 1)/lib.o"], "normal\(i + 1)")
+            let emitted = try link(s, LinkEmitter.linkFlags + ["-Wl,-T,\(f.image).ld", "\(f.image).o", "driver.o"], "slot-\(f.image)")
+            #expect(emitted == normal, "\(f.image): the emitted image prints something else")
+            binaries.append(try ELFExecutable(bytes: s.bytes("slot-\(f.image)"), file: f.image))
+        }
+        let zone = AddressMap.trampolineBase..<AddressMap.rodataBase
+        let m = try Simulator.simulate(w, layouts: layouts, options: SimulationOptions(), pageRanges: [zone])
+        let r = try PageMeasure.measure(binaries, ranges: [zone])
+        #expect(m.totalPages == 2 && r.all.totalPages == 2 && m.frames == 2 && r.all.frames == 2)
+    }
+
     @Test func measureMatchesThePythonReference() throws {
         guard Toolchain.available, let python = Toolchain.which("python3") else { return }
         let (s, _, _) = try Self.setUp()
