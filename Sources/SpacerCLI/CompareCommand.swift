@@ -28,16 +28,9 @@ struct CompareCommand: ParsableCommand {
 
     @OptionGroup(title: "Inputs") var inputs: InputOptions
 
-    @Option(help: ArgumentHelp("Comma-separated strategies, each optionally name[k=v;k2=v2] (default: every registered strategy but order-file and external, which need a parameter; see spacer-sim strategies --verbose).", valueName: "a,b,c"))
-    var strategies: String?
-
-    @Option(name: .customLong("param"), help: ArgumentHelp("Strategy parameter, name=value (every strategy that declares it) or strategy.name=value. Repeatable.", valueName: "name=value"))
-    var params: [String] = []
+    @OptionGroup var selection: StrategyOptions
 
     @OptionGroup(title: "Run options") var runOptions: RunOptions
-
-    @Option(help: ArgumentHelp("Strategies run in parallel, 1 to 64 (results are the same for any value; timings are noisier above 1).", valueName: "n"))
-    var jobs = 1
 
     @OptionGroup(title: "Output") var output: OutputOptions
 
@@ -54,14 +47,7 @@ struct CompareCommand: ParsableCommand {
     var layoutsOut: String?
 
     func validate() throws {
-        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be from 1 to 64, found \(jobs)") }
         if let c = csvAlias { try checkedOutputPath(c) }
-        _ = try selection()
-    }
-
-    /// The requested strategies, checked against the registry.
-    func selection() throws -> [StrategySpec] {
-        do { return try StrategySpec.parseList(strategies, params: params) } catch let SpacerError.usage(m) { throw ValidationError(m) }
     }
 
     func run() throws { try reportingErrors { try execute() } }
@@ -72,8 +58,8 @@ struct CompareCommand: ParsableCommand {
         let config = runOptions.config
         let tty = isatty(2) != 0
         let progress: (@Sendable (String) -> Void)? = tty ? { @Sendable (s: String) in note("  " + s) } : nil
-        let specs = try selection()
-        let results = try Harness.runAll(specs, workload: w, config: config, jobs: jobs, progress: progress, keepLayouts: layoutsOut != nil) { done, label in
+        let specs = try selection.specs()
+        let results = try Harness.runAll(specs, workload: w, config: config, jobs: selection.jobs, progress: progress, keepLayouts: layoutsOut != nil) { done, label in
             if tty { note("[\(done)/\(specs.count)] \(label) done") }
         }
         for r in results { for warning in r.warnings { note("warning: \(warning)") } }
@@ -83,14 +69,13 @@ struct CompareCommand: ParsableCommand {
                                        seed: "", images: w.images.count, instances: w.totalInstances, timings: !noTimings,
                                        defaultTotalPages: reference, inputDigest: input.digest)
         var options = runOptions.record
-        options["strategies"] = specs.map(\.label).joined(separator: ",")
-        options["jobs"] = String(jobs)
+        options.merge(selection.record(specs)) { $1 }
         options["timings"] = String(!noTimings)
         let provenance = Provenance(inputs: input.files, options: options)
         let format = output.resolved()
         var text = ResultSchema.rendered(results, ctx, format: format)
         if format == .table {
-            let head = "workload \(input.workloadPath): \(w.images.count) images, \(w.totalInstances) instances, \(w.tables.count) tables; page \(config.pageSize) B, dedup \(config.dedup.rawValue), xrefs \(config.xrefs == .ignore ? "ignore (UPPER BOUND on sharing)" : "resolve"); lower bound \(results.first?.metrics.lowerBoundFrames ?? 0) frames\n"
+            let head = workloadSummary(input, config) + "; lower bound \(results.first?.metrics.lowerBoundFrames ?? 0) frames\n"
             text = head + text
         }
         try emit(text, to: output.out, rows: results.count, provenance: provenance)

@@ -47,6 +47,45 @@ struct RunOptions: ParsableArguments {
     }
 }
 
+/// The strategies to run and how many at once (compare, explain): `name[k=v;…]` specs checked
+/// against the registry by `StrategySpec.parseList`, the one parser of that syntax.
+struct StrategyOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Comma-separated strategies, each optionally name[k=v;k2=v2] (default: every registered strategy but order-file and external, which need a parameter; see spacer-sim strategies --verbose).", valueName: "a,b,c"))
+    var strategies: String?
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("Strategy parameter, name=value (every strategy that declares it) or strategy.name=value. Repeatable.", valueName: "name=value"))
+    var params: [String] = []
+
+    @Option(help: ArgumentHelp("Strategies run in parallel, 1 to 64 (results are the same for any value; timings are noisier above 1).", valueName: "n"))
+    var jobs = 1
+
+    /// The requested strategies, in the order given (the registry's default run when none).
+    /// - Throws: `ValidationError` (exit 64) for an unknown strategy or parameter, a value out of
+    ///   range or a strategy listed twice (the message of `StrategySpec.parseList`).
+    func specs() throws -> [StrategySpec] {
+        do { return try StrategySpec.parseList(strategies, params: params) } catch let SpacerError.usage(m) { throw ValidationError(m) }
+    }
+
+    func validate() throws {
+        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be from 1 to 64, found \(jobs)") }
+        _ = try specs()
+    }
+
+    /// The resolved options for a provenance sidecar (`strategies` as labels, `jobs`).
+    func record(_ specs: [StrategySpec]) -> [String: String] {
+        ["strategies": specs.map(\.label).joined(separator: ","), "jobs": String(jobs)]
+    }
+}
+
+/// The first line of a terminal table about a workload (compare, explain): its path, images,
+/// instances and tables, and the run options that change frames.
+func workloadSummary(_ input: ExperimentInputs, _ config: RunConfiguration) -> String {
+    let w = input.workload
+    return "workload \(input.workloadPath): \(w.images.count) images, \(w.totalInstances) instances, \(w.tables.count) tables; "
+        + "page \(config.pageSize) B, dedup \(config.dedup.rawValue), max_page_sharing \(config.maxPageSharing), "
+        + "xrefs \(config.xrefs == .ignore ? "ignore (UPPER BOUND on sharing)" : "resolve")"
+}
+
 /// Where a workload and its tables come from (compare, place).
 struct InputOptions: ParsableArguments {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Function-table CSV files or folders (default: datasets/real).", valueName: "path"))
