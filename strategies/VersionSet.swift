@@ -48,6 +48,7 @@ public struct VersionSetStrategy: PlacementStrategy {
     let pageFitSlots: Bool
     let slotSize: Int
     let addressSlotsOnly: Bool
+    /// - Throws: `SpacerError.usage` for a `slot-size` outside 8...64 bytes.
     public init(parameters: StrategyParameters) throws {
         nestedFill = parameters.bool("nested-fill")
         dataSlots = parameters.bool("stable-data-slots")
@@ -72,6 +73,9 @@ public struct VersionSetStrategy: PlacementStrategy {
         var lanes: [Int]
     }
 
+    /// One layout per image of `w` at `context.pageSize`: code (and, with `rodata-with-code`, read-only
+    /// data) from the code zone, writable data from the writable zone, the jump table in the
+    /// trampoline zone. Deterministic; never fails for a workload `Workload.init` accepted.
     public func place(_ w: Workload, context: PlacementContext) throws -> PlacementResult {
         let ps = context.pageSize
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }

@@ -11,6 +11,7 @@ public enum ProcStats {
         public var rssKiB = 0
         /// Proportional set (shared pages divided among their mappers), KiB.
         public var pssKiB = 0
+        /// Memory of `rssKiB` resident and `pssKiB` proportional KiB (both ≥ 0).
         public init(rssKiB: Int = 0, pssKiB: Int = 0) { self.rssKiB = rssKiB; self.pssKiB = pssKiB }
         static func + (a: Memory, b: Memory) -> Memory { Memory(rssKiB: a.rssKiB + b.rssKiB, pssKiB: a.pssKiB + b.pssKiB) }
     }
