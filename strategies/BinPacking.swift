@@ -131,7 +131,6 @@ struct PagePacker {
         var size: Int            // raw bytes
         var align: Int
         var images: [Int]        // signature, ascending
-        var sites: [(Int, Int, Int)]
         var whole: Int           // whole pages before the tail (large bodies)
         var binSize: Int         // bytes taken in its bin (0: no bin, an exact multiple of pages)
         var large: Bool          // larger than a page or page-aligned: whole pages plus a partial page
@@ -152,23 +151,26 @@ struct PagePacker {
 
     mutating func pack(kinds: Set<EntryKind>, zone: UInt64, regionName: String, _ layouts: inout [ImageLayout]) {
         let nImages = w.images.count
-        // Items, in first-appearance order.
-        var index: [Int32: Int] = [:]
+        // Items, in first-appearance order; `index` maps a body instance to its item. Every entry
+        // of a body instance gets its item's address (`address`, set in step 4) at the end.
+        var index = [Int32](repeating: -1, count: w.bodyInstanceCount)
         var items: [Item] = []
-        let defining = StrategySupport.definingBodies(w)
+        var variants = StrategySupport.VariantTable(w)
         for (i, img) in w.images.enumerated() {
-            for (k, t) in img.tables.enumerated() {
-                for (e, entry) in w.tables[t].entries.enumerated() where kinds.contains(entry.kind) {
-                    let b = w.bodyInstanceIDs[t][e]
-                    let v = StrategySupport.relocationVariant(w, defining: defining[i], table: t, entry: e)
-                    if let x = index[b] {
-                        if items[x].images.last != i { items[x].images.append(i); items[x].variants.append(v) }
-                        items[x].sites.append((i, k, e))
+            variants.select(image: i, in: w)
+            for t in img.tables {
+                let entries = w.tables[t].entries, ids = w.bodyInstanceIDs[t]
+                for e in entries.indices where kinds.contains(entries[e].kind) {
+                    let b = ids[e]
+                    let x = Int(index[Int(b)])
+                    if x >= 0 {
+                        if items[x].images.last != i { items[x].images.append(i); items[x].variants.append(variants.variant(w, table: t, entry: e)) }
                     } else {
-                        index[b] = items.count
-                        let large = entry.size > ps || entry.align >= ps
-                        items.append(Item(body: b, size: entry.size, align: entry.align, images: [i], sites: [(i, k, e)],
-                                          whole: large ? entry.size / ps : 0, binSize: 0, large: large, role: large ? 2 : 0, variants: [v]))
+                        index[Int(b)] = Int32(items.count)
+                        let size = entries[e].size, align = entries[e].align
+                        let large = size > ps || align >= ps
+                        items.append(Item(body: b, size: size, align: align, images: [i], whole: large ? size / ps : 0, binSize: 0,
+                                          large: large, role: large ? 2 : 0, variants: [variants.variant(w, table: t, entry: e)]))
                     }
                 }
             }
@@ -299,7 +301,8 @@ struct PagePacker {
         blocks.sort { ($0.images.count, -$0.order) > ($1.images.count, -$1.order) }
         var next = [Int](repeating: 0, count: nImages)
         var mapped = [[Int]](repeating: [], count: nImages)   // page numbers per image
-        func put(_ x: Int, at a: UInt64) { for (i, k, e) in items[x].sites { layouts[i].addresses[k][e] = a } }
+        var address = [UInt64](repeating: ImageLayout.removed, count: items.count)
+        func put(_ x: Int, at a: UInt64) { address[x] = a }
         for blk in blocks {
             var p = blk.images.map { next[$0] }.max() ?? 0
             p = (p + blk.pageAlign - 1) / blk.pageAlign * blk.pageAlign
@@ -324,6 +327,15 @@ struct PagePacker {
                 put(x, at: pageBase + offset)
                 offset += UInt64(items[x].binSize)
                 for i in items[x].images { mapped[i].append(page) }
+            }
+        }
+        for (i, img) in w.images.enumerated() {
+            for (k, t) in img.tables.enumerated() {
+                let entries = w.tables[t].entries, ids = w.bodyInstanceIDs[t]
+                for e in entries.indices where kinds.contains(entries[e].kind) {
+                    let a = address[Int(index[Int(ids[e])])]
+                    if a != ImageLayout.removed { layouts[i].addresses[k][e] = a }
+                }
             }
         }
         // Regions: runs of consecutive mapped pages per image.
