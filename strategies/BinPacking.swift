@@ -357,20 +357,25 @@ struct PagePacker {
     /// fits; a pass accepting only savings, one accepting neutral merges, and a last saving pass.
     func mergeBins(_ bins: inout [Bin], patterns: ([Int]) -> [Int]) {
         let n = w.images.count
+        var pairs: [(Int, Int)] = []
+        pairs.reserveCapacity(n)
         for minSaving in [1, 0, 1] {
-            var alive = [Bool](repeating: true, count: bins.count)
+            let m = bins.count
+            var alive = [Bool](repeating: true, count: m)
             let order = bins.indices.sorted { (bins[$0].load, $0) < (bins[$1].load, $1) }
-            var pairs: [(Int, Int)] = []
+            // Flat copies of what the scan over partners reads: load, first/last flags, cost and
+            // the per-image pattern (row b of `pattern`), kept up to date for merge targets.
+            var load = bins.map(\.load), hasFirst = bins.map(\.hasFirst), hasLast = bins.map(\.hasLast)
             var costs = bins.map(\.cost)
+            var pattern = bins.flatMap(\.pattern)
             for a in order where alive[a] {
                 var best: (saving: Int, load: Int, idx: Int)? = nil
-                let ca = costs[a]
-                for b in bins.indices where b != a && alive[b] && bins[a].load + bins[b].load <= ps
-                    && !(bins[a].hasFirst && bins[b].hasFirst) && !(bins[a].hasLast && bins[b].hasLast) {
+                let ca = costs[a], room = ps - load[a], fa = hasFirst[a], la = hasLast[a]
+                for b in 0..<m where b != a && alive[b] && load[b] <= room && !(fa && hasFirst[b]) && !(la && hasLast[b]) {
                     pairs.removeAll(keepingCapacity: true)
                     var overlap = false
                     for i in 0..<n {
-                        let pa = bins[a].pattern[i], pb = bins[b].pattern[i]
+                        let pa = pattern[a * n + i], pb = pattern[b * n + i]
                         guard pa >= 0 || pb >= 0 else { continue }
                         if pa >= 0 && pb >= 0 { overlap = true }
                         if !pairs.contains(where: { $0 == (pa, pb) }) { pairs.append((pa, pb)) }
@@ -378,7 +383,7 @@ struct PagePacker {
                     let saving = ca + costs[b] - pairs.count
                     // A neutral merge must at least save a mapped page in some image.
                     guard saving >= minSaving, saving > 0 || overlap else { continue }
-                    if best == nil || (saving, bins[b].load, -b) > (best!.saving, best!.load, -best!.idx) { best = (saving, bins[b].load, b) }
+                    if best == nil || (saving, load[b], -b) > (best!.saving, best!.load, -best!.idx) { best = (saving, load[b], b) }
                 }
                 guard let t = best?.idx else { continue }
                 bins[t].items += bins[a].items
@@ -386,7 +391,9 @@ struct PagePacker {
                 bins[t].hasFirst = bins[t].hasFirst || bins[a].hasFirst
                 bins[t].hasLast = bins[t].hasLast || bins[a].hasLast
                 bins[t].pattern = patterns(bins[t].items)
+                load[t] = bins[t].load; hasFirst[t] = bins[t].hasFirst; hasLast[t] = bins[t].hasLast
                 costs[t] = bins[t].cost
+                for i in 0..<n { pattern[t * n + i] = bins[t].pattern[i] }
                 alive[a] = false
             }
             bins = bins.indices.filter { alive[$0] }.map { bins[$0] }
