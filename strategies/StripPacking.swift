@@ -297,39 +297,34 @@ public struct Skyline: Sendable {
     /// `span`: of the candidates 0 and every range end in those columns, the smallest c whose
     /// placement `T(c) = fitPage(alignUp(c, align), height)` is free, returned as `T(c)`.
     ///
-    /// The candidates are visited in rising order without listing them: `T` is monotone, so when
-    /// `T(c)` overlaps a range ending at `E`, every candidate c' ≥ c with `T(c') < E` overlaps that
-    /// range too, and the next one to try is the first candidate ≥ min{x : T(x) ≥ E} (a binary
-    /// search over x, then one over each column's range ends, which rise with the starts). The
-    /// largest range end always fits, so the search ends.
-    /// - Complexity: O(J · |span| · log R) for J candidates tried and R ranges per column.
+    /// An end e whose column's next range starts less than `height` bytes above it is no
+    /// candidate worth trying: either that range blocks `T(e)`, or `T(e)` lies at or beyond the
+    /// range's end e′ and then `T(e) = T(e′)` (`T` is monotone and constant between them), so e′
+    /// gives the same answer. Only the ends before a gap of at least `height` bytes (and each
+    /// column's last end) are sorted and tried; in real tables most gaps are alignment slivers.
+    /// - Complexity: O(R + K log K + K · |span| · log R) for R ranges in the span and K kept candidates.
     public func lowestFit(_ span: ClosedRange<Int>, height h: Int, align: Int) -> Int {
-        func T(_ x: Int) -> Int { fitPage(Int(alignUp(UInt64(x), align)), h) }
-        var cur = 0
-        while true {
-            let at = T(cur)
-            var blocked = -1                      // the largest end of a range overlapping [at, at + h)
+        var candidates = [0]
+        for c in span {
+            let col = used[c]
+            for j in col.indices where j + 1 == col.count || col[j + 1].start - col[j].end >= h { candidates.append(col[j].end) }
+        }
+        candidates.sort()
+        var last = -1
+        for c0 in candidates where c0 != last {
+            last = c0
+            let at = fitPage(Int(alignUp(UInt64(c0), align)), h)
+            var free = true
             for c in span {
                 let col = used[c]
                 // First range ending after `at`.
                 var a = 0, b = col.count
                 while a < b { let m = (a + b) / 2; if col[m].end <= at { a = m + 1 } else { b = m } }
-                if a < col.count && col[a].start < at + h { blocked = max(blocked, col[a].end) }
+                if a < col.count && col[a].start < at + h { free = false; break }
             }
-            if blocked < 0 { return at }
-            // τ = min{x > cur : T(x) ≥ blocked}; T(blocked) ≥ blocked > at = T(cur).
-            var l = cur + 1, r = blocked
-            while l < r { let m = (l + r) / 2; if T(m) >= blocked { r = m } else { l = m + 1 } }
-            // The first candidate ≥ τ: the smallest range end ≥ τ in the span (`blocked` is one).
-            var next = blocked
-            for c in span {
-                let col = used[c]
-                var a = 0, b = col.count
-                while a < b { let m = (a + b) / 2; if col[m].end < l { a = m + 1 } else { b = m } }
-                if a < col.count { next = min(next, col[a].end) }
-            }
-            cur = next
+            if free { return at }
         }
+        return fitPage(Int(alignUp(UInt64(top(span)), align)), h)   // not reached: the highest end fits
     }
 
     /// Marks `[at, at + height)` occupied in every column of `span` (free there: a `lowestFit`
