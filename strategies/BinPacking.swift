@@ -131,7 +131,6 @@ struct PagePacker {
         var size: Int            // raw bytes
         var align: Int
         var images: [Int]        // signature, ascending
-        var sites: [(Int, Int, Int)]
         var whole: Int           // whole pages before the tail (large bodies)
         var binSize: Int         // bytes taken in its bin (0: no bin, an exact multiple of pages)
         var large: Bool          // larger than a page or page-aligned: whole pages plus a partial page
@@ -152,23 +151,26 @@ struct PagePacker {
 
     mutating func pack(kinds: Set<EntryKind>, zone: UInt64, regionName: String, _ layouts: inout [ImageLayout]) {
         let nImages = w.images.count
-        // Items, in first-appearance order.
-        var index: [Int32: Int] = [:]
+        // Items, in first-appearance order; `index` maps a body instance to its item. Every entry
+        // of a body instance gets its item's address (`address`, set in step 4) at the end.
+        var index = [Int32](repeating: -1, count: w.bodyInstanceCount)
         var items: [Item] = []
-        let defining = StrategySupport.definingBodies(w)
+        var variants = StrategySupport.VariantTable(w)
         for (i, img) in w.images.enumerated() {
-            for (k, t) in img.tables.enumerated() {
-                for (e, entry) in w.tables[t].entries.enumerated() where kinds.contains(entry.kind) {
-                    let b = w.bodyInstanceIDs[t][e]
-                    let v = StrategySupport.relocationVariant(w, defining: defining[i], table: t, entry: e)
-                    if let x = index[b] {
-                        if items[x].images.last != i { items[x].images.append(i); items[x].variants.append(v) }
-                        items[x].sites.append((i, k, e))
+            variants.select(image: i, in: w)
+            for t in img.tables {
+                let entries = w.tables[t].entries, ids = w.bodyInstanceIDs[t]
+                for e in entries.indices where kinds.contains(entries[e].kind) {
+                    let b = ids[e]
+                    let x = Int(index[Int(b)])
+                    if x >= 0 {
+                        if items[x].images.last != i { items[x].images.append(i); items[x].variants.append(variants.variant(w, table: t, entry: e)) }
                     } else {
-                        index[b] = items.count
-                        let large = entry.size > ps || entry.align >= ps
-                        items.append(Item(body: b, size: entry.size, align: entry.align, images: [i], sites: [(i, k, e)],
-                                          whole: large ? entry.size / ps : 0, binSize: 0, large: large, role: large ? 2 : 0, variants: [v]))
+                        index[Int(b)] = Int32(items.count)
+                        let size = entries[e].size, align = entries[e].align
+                        let large = size > ps || align >= ps
+                        items.append(Item(body: b, size: size, align: align, images: [i], whole: large ? size / ps : 0, binSize: 0,
+                                          large: large, role: large ? 2 : 0, variants: [variants.variant(w, table: t, entry: e)]))
                     }
                 }
             }
@@ -299,7 +301,8 @@ struct PagePacker {
         blocks.sort { ($0.images.count, -$0.order) > ($1.images.count, -$1.order) }
         var next = [Int](repeating: 0, count: nImages)
         var mapped = [[Int]](repeating: [], count: nImages)   // page numbers per image
-        func put(_ x: Int, at a: UInt64) { for (i, k, e) in items[x].sites { layouts[i].addresses[k][e] = a } }
+        var address = [UInt64](repeating: ImageLayout.removed, count: items.count)
+        func put(_ x: Int, at a: UInt64) { address[x] = a }
         for blk in blocks {
             var p = blk.images.map { next[$0] }.max() ?? 0
             p = (p + blk.pageAlign - 1) / blk.pageAlign * blk.pageAlign
@@ -326,6 +329,15 @@ struct PagePacker {
                 for i in items[x].images { mapped[i].append(page) }
             }
         }
+        for (i, img) in w.images.enumerated() {
+            for (k, t) in img.tables.enumerated() {
+                let entries = w.tables[t].entries, ids = w.bodyInstanceIDs[t]
+                for e in entries.indices where kinds.contains(entries[e].kind) {
+                    let a = address[Int(index[Int(ids[e])])]
+                    if a != ImageLayout.removed { layouts[i].addresses[k][e] = a }
+                }
+            }
+        }
         // Regions: runs of consecutive mapped pages per image.
         for i in 0..<nImages {
             let pages = Array(Set(mapped[i])).sorted()
@@ -345,20 +357,25 @@ struct PagePacker {
     /// fits; a pass accepting only savings, one accepting neutral merges, and a last saving pass.
     func mergeBins(_ bins: inout [Bin], patterns: ([Int]) -> [Int]) {
         let n = w.images.count
+        var pairs: [(Int, Int)] = []
+        pairs.reserveCapacity(n)
         for minSaving in [1, 0, 1] {
-            var alive = [Bool](repeating: true, count: bins.count)
+            let m = bins.count
+            var alive = [Bool](repeating: true, count: m)
             let order = bins.indices.sorted { (bins[$0].load, $0) < (bins[$1].load, $1) }
-            var pairs: [(Int, Int)] = []
+            // Flat copies of what the scan over partners reads: load, first/last flags, cost and
+            // the per-image pattern (row b of `pattern`), kept up to date for merge targets.
+            var load = bins.map(\.load), hasFirst = bins.map(\.hasFirst), hasLast = bins.map(\.hasLast)
             var costs = bins.map(\.cost)
+            var pattern = bins.flatMap(\.pattern)
             for a in order where alive[a] {
                 var best: (saving: Int, load: Int, idx: Int)? = nil
-                let ca = costs[a]
-                for b in bins.indices where b != a && alive[b] && bins[a].load + bins[b].load <= ps
-                    && !(bins[a].hasFirst && bins[b].hasFirst) && !(bins[a].hasLast && bins[b].hasLast) {
+                let ca = costs[a], room = ps - load[a], fa = hasFirst[a], la = hasLast[a]
+                for b in 0..<m where b != a && alive[b] && load[b] <= room && !(fa && hasFirst[b]) && !(la && hasLast[b]) {
                     pairs.removeAll(keepingCapacity: true)
                     var overlap = false
                     for i in 0..<n {
-                        let pa = bins[a].pattern[i], pb = bins[b].pattern[i]
+                        let pa = pattern[a * n + i], pb = pattern[b * n + i]
                         guard pa >= 0 || pb >= 0 else { continue }
                         if pa >= 0 && pb >= 0 { overlap = true }
                         if !pairs.contains(where: { $0 == (pa, pb) }) { pairs.append((pa, pb)) }
@@ -366,7 +383,7 @@ struct PagePacker {
                     let saving = ca + costs[b] - pairs.count
                     // A neutral merge must at least save a mapped page in some image.
                     guard saving >= minSaving, saving > 0 || overlap else { continue }
-                    if best == nil || (saving, bins[b].load, -b) > (best!.saving, best!.load, -best!.idx) { best = (saving, bins[b].load, b) }
+                    if best == nil || (saving, load[b], -b) > (best!.saving, best!.load, -best!.idx) { best = (saving, load[b], b) }
                 }
                 guard let t = best?.idx else { continue }
                 bins[t].items += bins[a].items
@@ -374,7 +391,9 @@ struct PagePacker {
                 bins[t].hasFirst = bins[t].hasFirst || bins[a].hasFirst
                 bins[t].hasLast = bins[t].hasLast || bins[a].hasLast
                 bins[t].pattern = patterns(bins[t].items)
+                load[t] = bins[t].load; hasFirst[t] = bins[t].hasFirst; hasLast[t] = bins[t].hasLast
                 costs[t] = bins[t].cost
+                for i in 0..<n { pattern[t * n + i] = bins[t].pattern[i] }
                 alive[a] = false
             }
             bins = bins.indices.filter { alive[$0] }.map { bins[$0] }

@@ -44,20 +44,29 @@ public struct ContentDefinedStrategy: PlacementStrategy {
         for lib in w.libraries {
             let start = alignUp(cursor, ps)
             var maxEnd = start
+            // A table's runs depend on its entries only: laid out once, the same in every image.
+            var laidOut: [Int: (addresses: [UInt64], end: UInt64)] = [:]
             for (i, img) in w.images.enumerated() {
                 guard let k = img.tables.firstIndex(where: { w.tables[$0].library == lib }) else { continue }
                 let t = img.tables[k]
-                var c = start
-                var first = true
-                for (e, entry) in w.tables[t].entries.enumerated() where entry.kind == .function {
-                    if !first && FNV1a64.value(entry.hash) % avgRun == 0 {
-                        c = alignUp(c + UInt64(slack), ps)      // close the run, start the next on a page
+                if laidOut[t] == nil {
+                    let entries = w.tables[t].entries
+                    var addresses = layouts[i].addresses[k]
+                    var c = start
+                    var first = true
+                    for e in entries.indices where entries[e].kind == .function {
+                        if !first && FNV1a64.value(entries[e].hash) % avgRun == 0 {
+                            c = alignUp(c + UInt64(slack), ps)      // close the run, start the next on a page
+                        }
+                        first = false
+                        c = alignUp(c, entries[e].align)
+                        addresses[e] = c
+                        c += UInt64(entries[e].size)
                     }
-                    first = false
-                    c = alignUp(c, entry.align)
-                    layouts[i].addresses[k][e] = c
-                    c += UInt64(entry.size)
+                    laidOut[t] = (addresses, c)
                 }
+                let (addresses, c) = laidOut[t]!
+                layouts[i].addresses[k] = addresses
                 if c > start { layouts[i].regions.append(Region(name: "code:\(lib)", start: start, size: c - start, pageAligned: true)) }
                 maxEnd = max(maxEnd, c)
             }

@@ -19,25 +19,35 @@ public struct DCEStrategy: PlacementStrategy {
     public func place(_ w: Workload, context: PlacementContext) throws -> PlacementResult {
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }
         var live: [[[Bool]]] = []
+        // Symbol id -> (k, e) of its defining entry within the image (later entries win), as flat
+        // tables over symbol ids, reset image after image.
+        var siteK = [Int32](repeating: -1, count: w.symbolNames.count), siteE = siteK
+        var touched: [Int32] = []
         for img in w.images {
-            // Symbol -> (k, e) within the image.
-            var site: [Int32: (Int, Int)] = [:]
-            for (k, t) in img.tables.enumerated() { for (e, s) in w.symbolIDs[t].enumerated() { site[s] = (k, e) } }
+            for s in touched { siteK[Int(s)] = -1 }
+            touched.removeAll(keepingCapacity: true)
+            for (k, t) in img.tables.enumerated() {
+                for (e, s) in w.symbolIDs[t].enumerated() { siteK[Int(s)] = Int32(k); siteE[Int(s)] = Int32(e); touched.append(s) }
+            }
             var mark = img.tables.map { [Bool](repeating: false, count: w.tables[$0].entries.count) }
             var stack: [(Int, Int)] = []
             let imageRoots = roots.isEmpty ? img.roots.map(Set.init) : nil
             for (k, t) in img.tables.enumerated() {
-                for (e, entry) in w.tables[t].entries.enumerated() {
+                let entries = w.tables[t].entries
+                for e in entries.indices {
                     let isRoot: Bool
-                    if let imageRoots { isRoot = entry.binding != .local && imageRoots.contains(entry.name) }
-                    else if entry.kind != .function { isRoot = false }
-                    else { isRoot = roots.isEmpty ? entry.binding != .local : roots.contains(entry.name) }
+                    if let imageRoots { isRoot = entries[e].binding != .local && imageRoots.contains(entries[e].name) }
+                    else if entries[e].kind != .function { isRoot = false }
+                    else { isRoot = roots.isEmpty ? entries[e].binding != .local : roots.contains(entries[e].name) }
                     if isRoot { mark[k][e] = true; stack.append((k, e)) }
                 }
             }
             while let (k, e) = stack.popLast() {
                 for s in w.targetSymbols[img.tables[k]][e] {
-                    if let (k2, e2) = site[s], !mark[k2][e2] { mark[k2][e2] = true; stack.append((k2, e2)) }
+                    let k2 = Int(siteK[Int(s)])
+                    guard k2 >= 0 else { continue }
+                    let e2 = Int(siteE[Int(s)])
+                    if !mark[k2][e2] { mark[k2][e2] = true; stack.append((k2, e2)) }
                 }
             }
             live.append(mark)

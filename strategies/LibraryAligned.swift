@@ -16,14 +16,24 @@ public struct LibraryAlignedStrategy: PlacementStrategy {
         for lib in libs {
             let start = alignUp(cursor, context.pageSize)
             var maxEnd = start
+            // A table's functions get the same addresses in every image that holds it: laid out once.
+            var laidOut: [Int: (addresses: [UInt64], end: UInt64)] = [:]
             for (i, img) in w.images.enumerated() {
                 guard let k = img.tables.firstIndex(where: { w.tables[$0].library == lib }) else { continue }
-                var c = start
-                for (e, entry) in w.tables[img.tables[k]].entries.enumerated() where entry.kind == .function {
-                    c = alignUp(c, entry.align)
-                    layouts[i].addresses[k][e] = c
-                    c += UInt64(entry.size)
+                let t = img.tables[k]
+                if laidOut[t] == nil {
+                    let entries = w.tables[t].entries
+                    var addresses = layouts[i].addresses[k]
+                    var c = start
+                    for e in entries.indices where entries[e].kind == .function {
+                        c = alignUp(c, entries[e].align)
+                        addresses[e] = c
+                        c += UInt64(entries[e].size)
+                    }
+                    laidOut[t] = (addresses, c)
                 }
+                let (addresses, c) = laidOut[t]!
+                layouts[i].addresses[k] = addresses
                 if c > start { layouts[i].regions.append(Region(name: "code:\(lib)", start: start, size: c - start, pageAligned: true)) }
                 maxEnd = max(maxEnd, c)
             }

@@ -65,20 +65,39 @@ public struct StripPackingStrategy: PlacementStrategy {
     /// The seriation order of `w`'s images (positions → image index), and whether LAPACK failed.
     public static func imageOrder(_ w: Workload) -> (order: [Int], failed: Bool) {
         let n = w.images.count
-        var holders: [Int32: [Int]] = [:], size: [Int32: Int] = [:]
+        // Holders of each body instance (distinct images, ascending) as one flat list per body,
+        // counted first; a body's size is that of its last entry seen.
+        let bodies = w.bodyInstanceCount
+        var last = [Int32](repeating: -1, count: bodies), count = [Int32](repeating: 0, count: bodies)
+        var size = [Int](repeating: 0, count: bodies)
         for (i, img) in w.images.enumerated() {
             for t in img.tables {
+                let entries = w.tables[t].entries
                 for (e, b) in w.bodyInstanceIDs[t].enumerated() {
-                    if holders[b]?.last != i { holders[b, default: []].append(i) }
-                    size[b] = w.tables[t].entries[e].size
+                    let x = Int(b)
+                    if last[x] != Int32(i) { last[x] = Int32(i); count[x] += 1 }
+                    size[x] = entries[e].size
                 }
             }
         }
-        var S = [Double](repeating: 0, count: n * n)
-        for (b, hs) in holders where hs.count >= 2 {
-            let s = Double(size[b]!)
-            for a in hs { for c in hs where a != c { S[a * n + c] += s } }
+        var start = [Int](repeating: 0, count: bodies + 1)
+        for x in 0..<bodies { start[x + 1] = start[x] + Int(count[x]) }
+        var holders = [Int](repeating: 0, count: start[bodies]), fill = start
+        last = [Int32](repeating: -1, count: bodies)
+        for (i, img) in w.images.enumerated() {
+            for t in img.tables {
+                for b in w.bodyInstanceIDs[t] where last[Int(b)] != Int32(i) {
+                    last[Int(b)] = Int32(i); holders[fill[Int(b)]] = i; fill[Int(b)] += 1
+                }
+            }
         }
+        // Integer sums (exact, so the order of addition does not matter), then the Double matrix.
+        var sum = [Int](repeating: 0, count: n * n)
+        for x in 0..<bodies where count[x] >= 2 {
+            let hs = holders[start[x]..<start[x + 1]], s = size[x]
+            for a in hs { for c in hs where a != c { sum[a * n + c] += s } }
+        }
+        let S = sum.map(Double.init)
         do { return (try Seriation.spectralOrder(similarity: S, n: n), false) } catch { return (Array(0..<n), true) }
     }
 
@@ -104,26 +123,29 @@ public struct StripPackingStrategy: PlacementStrategy {
                                objective: objective, objectiveUnit: "bytes")
     }
 
-    struct Rect { var body: Int32; var lo: Int; var hi: Int; var size: Int; var align: Int; var sites: [(Int, Int, Int)]; var sig: [Int]; var variants: [UInt64] }
+    struct Rect { var body: Int32; var lo: Int; var hi: Int; var size: Int; var align: Int; var sig: [Int]; var variants: [UInt64] }
 
     func packZone(_ w: Workload, _ layouts: inout [ImageLayout], kinds: Set<EntryKind>, zone: UInt64, regionName: String,
                   pos: [Int], context: PlacementContext, deadline: ContinuousClock.Instant) -> (status: SolverStatus, height: Int, bound: Int) {
         let ps = context.pageSize
-        var index: [Int32: Int] = [:]
+        // Rectangles in first-appearance order; `index` maps a body instance to its rectangle.
+        var index = [Int32](repeating: -1, count: w.bodyInstanceCount)
         var rects: [Rect] = []
-        let defining = StrategySupport.definingBodies(w)
+        var variants = StrategySupport.VariantTable(w)
         for (i, img) in w.images.enumerated() {
-            for (k, t) in img.tables.enumerated() {
-                for (e, entry) in w.tables[t].entries.enumerated() where kinds.contains(entry.kind) {
-                    let b = w.bodyInstanceIDs[t][e]
-                    let v = StrategySupport.relocationVariant(w, defining: defining[i], table: t, entry: e)
-                    if let x = index[b] {
+            variants.select(image: i, in: w)
+            for t in img.tables {
+                let entries = w.tables[t].entries, ids = w.bodyInstanceIDs[t]
+                for e in entries.indices where kinds.contains(entries[e].kind) {
+                    let b = ids[e]
+                    let x = Int(index[Int(b)])
+                    if x >= 0 {
                         rects[x].lo = min(rects[x].lo, pos[i]); rects[x].hi = max(rects[x].hi, pos[i])
-                        if rects[x].sig.last != i { rects[x].sig.append(i); rects[x].variants.append(v) }
-                        rects[x].sites.append((i, k, e))
+                        if rects[x].sig.last != i { rects[x].sig.append(i); rects[x].variants.append(variants.variant(w, table: t, entry: e)) }
                     } else {
-                        index[b] = rects.count
-                        rects.append(Rect(body: b, lo: pos[i], hi: pos[i], size: entry.size, align: entry.align, sites: [(i, k, e)], sig: [i], variants: [v]))
+                        index[Int(b)] = Int32(rects.count)
+                        rects.append(Rect(body: b, lo: pos[i], hi: pos[i], size: entries[e].size, align: entries[e].align, sig: [i],
+                                          variants: [variants.variant(w, table: t, entry: e)]))
                     }
                 }
             }
@@ -147,57 +169,20 @@ public struct StripPackingStrategy: PlacementStrategy {
             let a = rects[groups[$0][0]], b = rects[groups[$1][0]]
             return (a.hi - a.lo, -a.lo, -$0) > (b.hi - b.lo, -b.lo, -$1)
         }
-        var sky = [Int](repeating: 0, count: cols)
+        var sky = Skyline(columns: cols, pageSize: ps, pageFit: pageFit)
         var y = [Int](repeating: 0, count: rects.count)
-        var used = [[(start: Int, end: Int)]](repeating: [], count: cols)   // merged occupied intervals, sorted
-        /// `at` moved up to the next page when `page-fit` is on and a body of `h` ≤ page bytes
-        /// would straddle a page boundary there.
-        func fitPage(_ at: Int, _ h: Int) -> Int {
-            guard pageFit, h <= ps, at / ps != (at + h - 1) / ps else { return at }
-            return Int(alignUp(UInt64(at), ps))
-        }
-        /// The lowest y ≥ 0 (aligned) where [y, y + h) is free in every column of lo...hi.
-        func lowestFit(_ lo: Int, _ hi: Int, _ h: Int, _ align: Int) -> Int {
-            var candidates = [0]
-            for c in lo...hi { for iv in used[c] { candidates.append(iv.end) } }
-            candidates.sort()
-            var last = -1
-            for c0 in candidates where c0 != last {
-                last = c0
-                let at = fitPage(Int(alignUp(UInt64(c0), align)), h)
-                var free = true
-                for c in lo...hi {
-                    // First interval ending after `at`.
-                    var a = 0, b = used[c].count
-                    while a < b { let m = (a + b) / 2; if used[c][m].end <= at { a = m + 1 } else { b = m } }
-                    if a < used[c].count && used[c][a].start < at + h { free = false; break }
-                }
-                if free { return at }
-            }
-            return fitPage(Int(alignUp(UInt64(sky[lo...hi].max()!), align)), h)
-        }
-        func occupy(_ c: Int, _ s: Int, _ e: Int) {
-            var a = 0, b = used[c].count
-            while a < b { let m = (a + b) / 2; if used[c][m].start < s { a = m + 1 } else { b = m } }
-            used[c].insert((s, e), at: a)
-            if a + 1 < used[c].count && used[c][a + 1].start <= e { used[c][a].end = max(e, used[c][a + 1].end); used[c].remove(at: a + 1) }
-            if a > 0 && used[c][a - 1].end >= s { used[c][a - 1].end = max(used[c][a - 1].end, used[c][a].end); used[c].remove(at: a) }
-        }
         for g in sortedGroups {
             let r0 = rects[groups[g][0]]
-            if alignGroups {
-                let top = Int(alignUp(UInt64(sky[r0.lo...r0.hi].max()!), ps))
-                for c in r0.lo...r0.hi { sky[c] = top }
-            }
+            if alignGroups { sky.raise(r0.lo...r0.hi, to: Int(alignUp(UInt64(sky.top(r0.lo...r0.hi)), ps))) }
             for x in groups[g] {
                 let r = rects[x]
-                let at = fillHoles && !alignGroups ? lowestFit(r.lo, r.hi, r.size, r.align)
-                                                   : fitPage(Int(alignUp(UInt64(sky[r.lo...r.hi].max()!), r.align)), r.size)
+                let at = fillHoles && !alignGroups ? sky.lowestFit(r.lo...r.hi, height: r.size, align: r.align)
+                                                   : sky.fitPage(Int(alignUp(UInt64(sky.top(r.lo...r.hi)), r.align)), r.size)
                 y[x] = at
-                for c in r.lo...r.hi { sky[c] = max(sky[c], at + r.size); occupy(c, at, at + r.size) }
+                sky.occupy(r.lo...r.hi, at: at, height: r.size)
             }
         }
-        var height = sky.max() ?? 0
+        var height = sky.height
         var status: SolverStatus = height <= lb ? .optimal : .fallback
 
         // Exact on small zones.
@@ -215,10 +200,18 @@ public struct StripPackingStrategy: PlacementStrategy {
             } catch { status = .error }
         }
 
-        // Addresses and one region per image: [zone, zone + its column's top).
+        // Addresses (every entry of a body instance at its rectangle's) and one region per image:
+        // [zone, zone + its column's top).
+        for (i, img) in w.images.enumerated() {
+            for (k, t) in img.tables.enumerated() {
+                let entries = w.tables[t].entries, ids = w.bodyInstanceIDs[t]
+                for e in entries.indices where kinds.contains(entries[e].kind) {
+                    layouts[i].addresses[k][e] = zone + UInt64(y[Int(index[Int(ids[e])])])
+                }
+            }
+        }
         var top = [Int](repeating: 0, count: cols)
         for x in rects.indices {
-            for (i, k, e) in rects[x].sites { layouts[i].addresses[k][e] = zone + UInt64(y[x]) }
             for c in rects[x].lo...rects[x].hi { top[c] = max(top[c], y[x] + rects[x].size) }
         }
         for (i, p) in pos.enumerated() where top[p] > 0 {
@@ -266,4 +259,85 @@ public struct StripPackingStrategy: PlacementStrategy {
 func clock_seconds(until deadline: ContinuousClock.Instant) -> Double {
     let d = ContinuousClock.now.duration(to: deadline)
     return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+/// The columns of `strip-packing`'s strip (one per image position): per column the occupied
+/// address ranges (merged, sorted, disjoint) and the skyline (the top of the highest range),
+/// with the bottom-left placement rule of step 3.
+public struct Skyline: Sendable {
+    /// Occupied `[start, end)` byte ranges per column, sorted by start, disjoint (touching ranges merged).
+    public private(set) var used: [[(start: Int, end: Int)]]
+    /// Per column the highest end of a range (or a raised floor), in bytes.
+    public private(set) var sky: [Int]
+    let pageSize: Int
+    let pageFit: Bool
+
+    /// An empty strip of `columns` columns; `pageFit`: a body of at most `pageSize` bytes never
+    /// straddles a page boundary (`fitPage`).
+    public init(columns: Int, pageSize: Int, pageFit: Bool) {
+        used = Array(repeating: [], count: columns); sky = Array(repeating: 0, count: columns)
+        self.pageSize = pageSize; self.pageFit = pageFit
+    }
+
+    /// The strip's height: the highest skyline.
+    public var height: Int { sky.max() ?? 0 }
+    /// The highest skyline over `span`.
+    public func top(_ span: ClosedRange<Int>) -> Int { sky[span].max()! }
+    /// Raises the skyline of every column of `span` to `floor` (ranges stay as they are).
+    public mutating func raise(_ span: ClosedRange<Int>, to floor: Int) { for c in span { sky[c] = floor } }
+
+    /// `at` moved up to the next page when `pageFit` is on and a body of `h` ≤ page bytes
+    /// would straddle a page boundary there.
+    public func fitPage(_ at: Int, _ h: Int) -> Int {
+        guard pageFit, h <= pageSize, at / pageSize != (at + h - 1) / pageSize else { return at }
+        return Int(alignUp(UInt64(at), pageSize))
+    }
+
+    /// The lowest placement of `height` bytes at `align` (a power of two) free in every column of
+    /// `span`: of the candidates 0 and every range end in those columns, the smallest c whose
+    /// placement `T(c) = fitPage(alignUp(c, align), height)` is free, returned as `T(c)`.
+    ///
+    /// An end e whose column's next range starts less than `height` bytes above it is no
+    /// candidate worth trying: either that range blocks `T(e)`, or `T(e)` lies at or beyond the
+    /// range's end e′ and then `T(e) = T(e′)` (`T` is monotone and constant between them), so e′
+    /// gives the same answer. Only the ends before a gap of at least `height` bytes (and each
+    /// column's last end) are sorted and tried; in real tables most gaps are alignment slivers.
+    /// - Complexity: O(R + K log K + K · |span| · log R) for R ranges in the span and K kept candidates.
+    public func lowestFit(_ span: ClosedRange<Int>, height h: Int, align: Int) -> Int {
+        var candidates = [0]
+        for c in span {
+            let col = used[c]
+            for j in col.indices where j + 1 == col.count || col[j + 1].start - col[j].end >= h { candidates.append(col[j].end) }
+        }
+        candidates.sort()
+        var last = -1
+        for c0 in candidates where c0 != last {
+            last = c0
+            let at = fitPage(Int(alignUp(UInt64(c0), align)), h)
+            var free = true
+            for c in span {
+                let col = used[c]
+                // First range ending after `at`.
+                var a = 0, b = col.count
+                while a < b { let m = (a + b) / 2; if col[m].end <= at { a = m + 1 } else { b = m } }
+                if a < col.count && col[a].start < at + h { free = false; break }
+            }
+            if free { return at }
+        }
+        return fitPage(Int(alignUp(UInt64(top(span)), align)), h)   // not reached: the highest end fits
+    }
+
+    /// Marks `[at, at + height)` occupied in every column of `span` (free there: a `lowestFit`
+    /// or at or above the skyline) and raises the skyline.
+    public mutating func occupy(_ span: ClosedRange<Int>, at s: Int, height h: Int) {
+        let e = s + h
+        for c in span {
+            sky[c] = max(sky[c], e)
+            var a = 0, b = used[c].count
+            while a < b { let m = (a + b) / 2; if used[c][m].start < s { a = m + 1 } else { b = m } }
+            used[c].insert((s, e), at: a)
+            if a + 1 < used[c].count && used[c][a + 1].start <= e { used[c][a].end = max(e, used[c][a + 1].end); used[c].remove(at: a + 1) }
+            if a > 0 && used[c][a - 1].end >= s { used[c][a - 1].end = max(used[c][a - 1].end, used[c][a].end); used[c].remove(at: a) }
+        }
+    }
 }

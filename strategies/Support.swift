@@ -368,3 +368,33 @@ extension StrategySupport {
         for i in w.images.indices { for (f, v) in pins[i] { layouts[i].redirects[f] = v } }
     }
 }
+
+extension StrategySupport {
+    /// `definingBodies` and `relocationVariant` without dictionaries, for strategies that take the
+    /// variant of every entry of every image (`bin-packing`, `strip-packing`): one flat table over
+    /// symbol ids, refilled image after image (`select`). Same rule, same values as
+    /// `relocationVariant(_:defining:table:entry:)`.
+    struct VariantTable {
+        /// Per symbol id: the defining body instance in the selected image, or −1 − id.
+        private var value: [Int64]
+        /// Symbol ids set by the last `select`, to reset.
+        private var touched: [Int32] = []
+        init(_ w: Workload) { value = (0..<Int64(w.symbolNames.count)).map { -1 - $0 } }
+        /// Makes image `i` the one whose defining bodies `variant` resolves against (later tables
+        /// and entries win, as in `definingBodies`).
+        mutating func select(image i: Int, in w: Workload) {
+            for s in touched { value[Int(s)] = -1 - Int64(s) }
+            touched.removeAll(keepingCapacity: true)
+            for t in w.images[i].tables {
+                let ids = w.bodyInstanceIDs[t]
+                for (e, s) in w.symbolIDs[t].enumerated() { value[Int(s)] = Int64(ids[e]); touched.append(s) }
+            }
+        }
+        /// `relocationVariant` of entry `e` of table `t` in the selected image.
+        func variant(_ w: Workload, table t: Int, entry e: Int) -> UInt64 {
+            var v = PageDigest()
+            for s in w.targetSymbols[t][e] { v.add(Int(value[Int(s)])) }
+            return v.a
+        }
+    }
+}

@@ -56,8 +56,8 @@ struct StrategyOptions: ParsableArguments {
     @Option(name: .customLong("param"), help: ArgumentHelp("Strategy parameter, name=value (every strategy that declares it) or strategy.name=value. Repeatable.", valueName: "name=value"))
     var params: [String] = []
 
-    @Option(help: ArgumentHelp("Strategies run in parallel, 1 to 64 (results are the same for any value; timings are noisier above 1).", valueName: "n"))
-    var jobs = 1
+    @Option(help: ArgumentHelp("Strategies run in parallel, 1 to 64 (default: the active processors; results are the same for any value; timings are noisier above 1).", valueName: "n"))
+    var jobs = Harness.defaultJobs
 
     /// The requested strategies, in the order given (the registry's default run when none).
     /// - Throws: `ValidationError` (exit 64) for an unknown strategy or parameter, a value out of

@@ -100,13 +100,16 @@ public enum Harness {
         try loadTablesWithFiles(paths).tables
     }
 
-    /// `loadTables` plus the files it read, in order.
+    /// `loadTables` plus the files it read, in order. The files are parsed in parallel
+    /// (`parallelMap`); the tables, and the first error in file order, are those of reading them
+    /// one after the other.
     public static func loadTablesWithFiles(_ paths: [String]) throws -> (tables: [FunctionTable], files: [String]) {
         let files = try tableFiles(paths)
+        let parsed = parallelMap(files.count) { try TableCSV.readWithLines(path: files[$0]) }
         var tables: [FunctionTable] = []
         var origin: [String: String] = [:]
-        for f in files {
-            for (t, line) in try TableCSV.readWithLines(path: f) {
+        for (f, result) in zip(files, parsed) {
+            for (t, line) in try result.get() {
                 let key = "\(t.library) \(t.version)"
                 if let first = origin[key] {
                     throw SpacerError.data(file: f, location: "\(line)", expected: "each library version in one file only", found: "\(key), also in \(first)")
@@ -116,6 +119,26 @@ public enum Harness {
             }
         }
         return (tables, files)
+    }
+
+    /// The strategies `compare` and `explain` run at once by default: the machine's active
+    /// processors, 1 to 64 (results are the same for any number).
+    public static var defaultJobs: Int { min(64, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+
+    /// `body(0) … body(n − 1)` on up to `defaultJobs` threads at once, results in index order
+    /// (each a value or the error `body` threw for that index).
+    static func parallelMap<T>(_ n: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, Error>] {
+        let box = ResultSlots<T>(n)
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = defaultJobs
+        for i in 0..<n {
+            queue.addOperation {
+                let r = Result { try body(i) }
+                box.lock.lock(); box.results[i] = r; box.lock.unlock()
+            }
+        }
+        queue.waitUntilAllOperationsAreFinished()
+        return box.results.map { $0! }
     }
 
     /// Reads a workload and its tables. Without a workload path, the committed default
@@ -133,8 +156,15 @@ public enum Harness {
         }
         let rows = try WorkloadCSV.read(path: wpath)
         let (loaded, files) = try loadTablesWithFiles(tpaths)
-        let w = try Workload(rows: rows, tables: loaded, source: wpath)
-        let digests = try ([wpath] + files).map(FileDigest.of(file:))
+        // The digests (sha256 of every input file) are taken while the workload is built.
+        let read = [wpath] + files
+        final class Digests: @unchecked Sendable { var value: [Result<FileDigest, Error>] = [] }
+        let box = Digests(), group = DispatchGroup()
+        DispatchQueue.global().async(group: group) { box.value = parallelMap(read.count) { try FileDigest.of(file: read[$0]) } }
+        let w: Workload
+        do { w = try Workload(rows: rows, tables: loaded, source: wpath) } catch { group.wait(); throw error }
+        group.wait()
+        let digests = try box.value.map { try $0.get() }
         return ExperimentInputs(workload: w, workloadPath: wpath, tablePaths: tpaths, files: digests)
     }
 
@@ -224,6 +254,10 @@ public enum Harness {
 
     /// Runs every spec, `jobs` at a time, and returns the results in the order given, whatever
     /// `jobs` is. `done(k, label)` is called after each finished run (from any thread).
+    ///
+    /// Start order: runs of strategies that declare a solver `budget` (they may search up to it)
+    /// start first, the others after them, each in the order given, so that with several jobs a
+    /// long solve does not begin only when the short runs are done. Results do not depend on it.
     /// - Throws: the first error in the given order.
     public static func runAll(_ specs: [StrategySpec], workload: Workload, config: RunConfiguration, jobs: Int,
                               progress: (@Sendable (String) -> Void)? = nil, keepLayouts: Bool = false,
@@ -237,7 +271,9 @@ public enum Harness {
         let box = Box(specs.count)
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = max(1, jobs)
-        for (i, spec) in specs.enumerated() {
+        let mayRunLong = specs.map { spec in spec.type.parameters.contains { $0.name == StrategySupport.budgetParameter.name } }
+        for i in specs.indices.sorted(by: { (mayRunLong[$0] ? 0 : 1, $0) < (mayRunLong[$1] ? 0 : 1, $1) }) {
+            let spec = specs[i]
             queue.addOperation {
                 let r = Result { try run(spec, workload: workload, config: config, progress: progress, keepLayouts: keepLayouts) }
                 box.lock.lock()
@@ -261,4 +297,11 @@ public enum Harness {
         if let r = results.first(where: { $0.spec.name == reference.name && $0.spec.canonical == reference.canonical }) { return r.metrics.totalPages }
         return try run(reference, workload: workload, config: config, seed: seed).metrics.totalPages
     }
+}
+
+/// Result slots that worker threads fill under a lock (`Harness.parallelMap`).
+private final class ResultSlots<T>: @unchecked Sendable {
+    let lock = NSLock()
+    var results: [Result<T, Error>?]
+    init(_ n: Int) { results = Array(repeating: nil, count: n) }
 }
