@@ -54,8 +54,9 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
     ///   table an image holds (addresses, regions, dead copies) is computed once per table.
     public func place(_ w: Workload, context: PlacementContext) throws -> PlacementResult {
         var forced = Set<EntryRef>()
+        let shapes = w.tables.map(TableShape.init)
         for _ in 0..<1000 {
-            var pass = layoutOnce(w, forced: forced, pageSize: context.pageSize)
+            var pass = layoutOnce(w, shapes: shapes, forced: forced, pageSize: context.pageSize)
             let more = Self.divergentEntries(w, pass)
             if more.isEmpty || more.isSubset(of: forced) {
                 addTrampolinesAndPins(w, &pass, pageSize: context.pageSize)
@@ -68,6 +69,16 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
 
     /// (table, entry): one entry of one library version.
     struct EntryRef: Hashable { var table: Int; var entry: Int }
+
+    /// Kind, size and alignment of every entry of one table, as flat arrays: the layout pass
+    /// reads them for every entry of every version in every round, and reading a `TableEntry`
+    /// copies (retains) its strings.
+    struct TableShape {
+        var kind: [EntryKind], size: [Int], align: [Int]
+        init(_ t: FunctionTable) {
+            kind = t.entries.map(\.kind); size = t.entries.map(\.size); align = t.entries.map(\.align)
+        }
+    }
 
     /// One layout pass: regions, copies and every image's addresses, before trampolines.
     struct Pass {
@@ -83,7 +94,7 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
 
     /// Lays out every library's delta regions. An entry reuses the newest copy of its body
     /// instance unless it is in `forced`, in which case its version places a fresh copy.
-    func layoutOnce(_ w: Workload, forced: Set<EntryRef>, pageSize ps: Int) -> Pass {
+    func layoutOnce(_ w: Workload, shapes: [TableShape], forced: Set<EntryRef>, pageSize ps: Int) -> Pass {
         var layouts = w.images.map { ImageLayout(for: $0, in: w) }
         let users = w.libraries.map { lib in w.images.filter { $0.tables.contains { w.tables[$0].library == lib } }.count }
         let libs = w.libraries.indices.sorted { (users[$0], -$0) > (users[$1], -$1) }.map { w.libraries[$0] }
@@ -96,6 +107,14 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
         var placedCopy = [Int](repeating: -1, count: w.bodyInstanceCount)
         var copyOf = [[Int]](repeating: [], count: w.tables.count)
         var copyRegion: [Int] = [], copyIndex: [Int] = []
+        // `forced` per table as flags; body instances copied into the current region, and copies
+        // an image's version runs, as stamps (no hashing per entry).
+        var isForced = w.tables.map { [Bool](repeating: false, count: $0.entries.count) }
+        for f in forced { isForced[f.table][f.entry] = true }
+        var freshStamp = [Int](repeating: -1, count: w.bodyInstanceCount)
+        var regionStamp = 0
+        var runsStamp: [Int] = []
+        var tableStamp = 0
         for lib in libs {
             let versions = w.versions(of: lib)
             // Version index of this library in every image (−1: the image does not hold it).
@@ -109,25 +128,27 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
                 var region = DeltaRegion(library: lib, table: t, firstCopy: copyRegion.count)
                 let table = w.tables[t]
                 let ids = w.bodyInstanceIDs[t]
+                let shape = shapes[t]
                 var addr = [UInt64](repeating: 0, count: table.entries.count)
                 var copy = [Int](repeating: -1, count: table.entries.count)
-                for (e, b) in ids.enumerated() where !forced.contains(EntryRef(table: t, entry: e)) && placed[Int(b)] != 0 {
+                for (e, b) in ids.enumerated() where !isForced[t][e] && placed[Int(b)] != 0 {
                     addr[e] = placed[Int(b)]; copy[e] = placedCopy[Int(b)]
                 }
                 for (zone, kinds) in [(0, [EntryKind.function, .rodata]), (1, [.data, .bss])] {
                     let start = alignUp(zone == 0 ? roCursor : rwCursor, ps)
                     var c = start
-                    var fresh = Set<Int32>()   // body instances already copied into this region
+                    regionStamp += 1           // body instances already copied into this region carry it
                     for kind in kinds {
-                        for (e, entry) in table.entries.enumerated() where entry.kind == kind && addr[e] == 0 {
-                            if fresh.contains(ids[e]) { continue }
-                            c = alignUp(c, entry.align)
-                            placed[Int(ids[e])] = c
-                            placedCopy[Int(ids[e])] = copyRegion.count
+                        for e in ids.indices where shape.kind[e] == kind && addr[e] == 0 {
+                            let b = Int(ids[e])
+                            if freshStamp[b] == regionStamp { continue }
+                            c = alignUp(c, shape.align[e])
+                            placed[b] = c
+                            placedCopy[b] = copyRegion.count
                             copyRegion.append(deltas.count); copyIndex.append(region.copies.count)
-                            fresh.insert(ids[e])
+                            freshStamp[b] = regionStamp
                             region.copies.append((e, c))
-                            c += UInt64(entry.size)
+                            c += UInt64(shape.size[e])
                         }
                     }
                     if c > start {
@@ -150,12 +171,13 @@ public struct SpacerDeltaStrategy: PlacementStrategy {
                 guard let h else { continue }
                 let t = versions[h.j]
                 if perTable[t] == nil {
-                    var runs = Set<Int>()
-                    for c in copyOf[t] { runs.insert(c) }
+                    tableStamp += 1
+                    if runsStamp.count < copyRegion.count { runsStamp += [Int](repeating: 0, count: copyRegion.count - runsStamp.count) }
+                    for c in copyOf[t] where c >= 0 { runsStamp[c] = tableStamp }
                     var regions: [Region] = [], extra: [PlacedCopy] = []
                     for r in libDeltas[...h.j] {
                         regions += deltas[r].regions
-                        for (n, c) in deltas[r].copies.enumerated() where !runs.contains(deltas[r].firstCopy + n) {
+                        for (n, c) in deltas[r].copies.enumerated() where runsStamp[deltas[r].firstCopy + n] != tableStamp {
                             extra.append(PlacedCopy(table: deltas[r].table, entry: c.entry, address: c.address))
                         }
                     }

@@ -11,14 +11,22 @@ public enum StrategySupport {
                                      start: UInt64, pageSize: Int, pageEach: Bool = false, regionName: String,
                                      keep: ((Int, Int, Int) -> Bool)? = nil) -> [UInt64] {
         var ends: [UInt64] = []
+        ends.reserveCapacity(w.images.count)
+        // Per table, once: its entries of `kinds` in order with their size and alignment, so that
+        // the per-image loop reads flat values (not a `TableEntry`, whose strings a read retains).
+        var plans = [[PackItem]?](repeating: nil, count: w.tables.count)
         for (i, img) in w.images.enumerated() {
             var cursor = start
             for (k, t) in img.tables.enumerated() {
-                for (e, entry) in w.tables[t].entries.enumerated() where kinds.contains(entry.kind) {
-                    if let keep, !keep(i, k, e) { continue }
-                    cursor = alignUp(cursor, pageEach ? max(pageSize, entry.align) : entry.align)
-                    layouts[i].addresses[k][e] = cursor
-                    cursor += UInt64(entry.size)
+                if plans[t] == nil { plans[t] = packItems(w.tables[t], kinds: kinds) }
+                let plan = plans[t]!
+                layouts[i].addresses[k].withUnsafeMutableBufferPointer { addresses in
+                    for p in plan {
+                        if let keep, !keep(i, k, p.entry) { continue }
+                        cursor = alignUp(cursor, pageEach ? max(pageSize, p.align) : p.align)
+                        addresses[p.entry] = cursor
+                        cursor += p.size
+                    }
                 }
             }
             if cursor > start { layouts[i].regions.append(Region(name: regionName, start: start, size: cursor - start, pageAligned: true)) }
@@ -27,31 +35,64 @@ public enum StrategySupport {
         return ends
     }
 
+    /// One entry to place: its index in the table, size and alignment.
+    struct PackItem { var entry: Int; var size: UInt64; var align: Int }
+
+    /// The entries of `table` whose kind is in `kinds`, in table order.
+    static func packItems(_ table: FunctionTable, kinds: Set<EntryKind>) -> [PackItem] {
+        var out: [PackItem] = []
+        for (e, entry) in table.entries.enumerated() where kinds.contains(entry.kind) {
+            out.append(PackItem(entry: e, size: UInt64(entry.size), align: entry.align))
+        }
+        return out
+    }
+
     /// The data policy of docs/design.md §4 ("at the least"): each library's read-only data in a
     /// region whose address is the same in every image that holds the library (rodata zone), its
     /// writable data and bss likewise (writable zone), objects in link order. Each library's region
     /// is page-aligned and as large as its largest version in the workload.
     public static func placeDataByLibrary(_ w: Workload, _ layouts: inout [ImageLayout], pageSize: Int,
                                           keep: ((Int, Int, Int) -> Bool)? = nil) {
+        let libraryIndex = Dictionary(uniqueKeysWithValues: w.libraries.enumerated().map { ($1, $0) })
+        let libraryOf = w.tables.map { libraryIndex[$0.library] ?? -1 }
         for (zone, kinds) in [(AddressMap.rodataBase, [EntryKind.rodata]), (AddressMap.writableBase, [.data, .bss])] {
+            // Per table, once: its entries of the zone's kinds, kind by kind, in table order.
+            let items = w.tables.map { t in kinds.flatMap { packItems(t, kinds: [$0]) } }
             var cursor = zone
-            for lib in w.libraries {
+            for (li, lib) in w.libraries.enumerated() {
                 let start = alignUp(cursor, pageSize)
+                let name = "\(kinds[0].rawValue):\(lib)"
                 var maxEnd = start
+                // Without `keep`, a table's data lands at the same addresses in every image that
+                // holds it (the region starts at `start` in all): computed once per table.
+                var planned: [Int: (addresses: [(entry: Int, address: UInt64)], end: UInt64)] = [:]
                 for (i, img) in w.images.enumerated() {
-                    guard let k = img.tables.firstIndex(where: { w.tables[$0].library == lib }) else { continue }
+                    guard let k = img.tables.firstIndex(where: { libraryOf[$0] == li }) else { continue }
                     let t = img.tables[k]
                     var c = start
-                    for kind in kinds {
-                        for (e, entry) in w.tables[t].entries.enumerated() where entry.kind == kind {
-                            if let keep, !keep(i, k, e) { continue }
-                            c = alignUp(c, entry.align)
-                            layouts[i].addresses[k][e] = c
-                            c += UInt64(entry.size)
+                    if keep == nil {
+                        if planned[t] == nil {
+                            var placed: [(entry: Int, address: UInt64)] = []
+                            for p in items[t] {
+                                c = alignUp(c, p.align)
+                                placed.append((p.entry, c))
+                                c += p.size
+                            }
+                            planned[t] = (placed, c)
+                        }
+                        let plan = planned[t]!
+                        layouts[i].addresses[k].withUnsafeMutableBufferPointer { a in for p in plan.addresses { a[p.entry] = p.address } }
+                        c = plan.end
+                    } else if let keep {
+                        for p in items[t] {
+                            if !keep(i, k, p.entry) { continue }
+                            c = alignUp(c, p.align)
+                            layouts[i].addresses[k][p.entry] = c
+                            c += p.size
                         }
                     }
                     if c > start {
-                        layouts[i].regions.append(Region(name: "\(kinds[0].rawValue):\(lib)", start: start, size: c - start, pageAligned: true))
+                        layouts[i].regions.append(Region(name: name, start: start, size: c - start, pageAligned: true))
                     }
                     maxEnd = max(maxEnd, c)
                 }
@@ -70,60 +111,85 @@ public enum StrategySupport {
     @discardableResult
     public static func placeBySignature(_ w: Workload, _ layouts: inout [ImageLayout], kinds: Set<EntryKind>,
                                         zone: UInt64, pageSize: Int, alignGroups: Bool, regionName: String) -> UInt64 {
-        // For each body instance: the images holding it, and (image, k, e) sites.
-        var firstSeen: [Int32: Int] = [:]
-        var order: [Int32] = []
-        var holders: [Int32: [Int]] = [:]
-        var sites: [Int32: [(Int, Int, Int)]] = [:]
-        var sizeAlign: [Int32: (Int, Int)] = [:]
+        // For each body instance: the images holding it (ascending), its (image, k, e) sites, in
+        // flat arrays indexed by body instance id (two passes: count, then fill).
+        let nb = w.bodyInstanceCount
+        let items = w.tables.map { packItems($0, kinds: kinds) }
+        var order: [Int32] = []                     // body instances by first appearance
+        var size = [UInt64](repeating: 0, count: nb), align = [Int](repeating: 1, count: nb)
+        var siteStart = [Int](repeating: 0, count: nb + 1), holderStart = [Int](repeating: 0, count: nb + 1)
+        var lastHolder = [Int](repeating: -1, count: nb)
         for (i, img) in w.images.enumerated() {
-            for (k, t) in img.tables.enumerated() {
+            for t in img.tables {
                 let ids = w.bodyInstanceIDs[t]
-                for (e, entry) in w.tables[t].entries.enumerated() where kinds.contains(entry.kind) {
-                    let b = ids[e]
-                    if firstSeen[b] == nil { firstSeen[b] = order.count; order.append(b); sizeAlign[b] = (entry.size, entry.align) }
-                    if holders[b]?.last != i { holders[b, default: []].append(i) }
-                    sites[b, default: []].append((i, k, e))
+                for p in items[t] {
+                    let b = Int(ids[p.entry])
+                    if siteStart[b + 1] == 0 { order.append(Int32(b)); size[b] = p.size; align[b] = p.align }
+                    siteStart[b + 1] += 1
+                    if lastHolder[b] != i { lastHolder[b] = i; holderStart[b + 1] += 1 }
                 }
             }
         }
-        // Group by signature.
-        var groupOf: [[Int]: Int] = [:]
-        var groups: [(sig: [Int], bodies: [Int32])] = []
-        for b in order {
-            let sig = holders[b]!
-            if let g = groupOf[sig] { groups[g].bodies.append(b) } else { groupOf[sig] = groups.count; groups.append((sig, [b])) }
+        for b in 0..<nb { siteStart[b + 1] += siteStart[b]; holderStart[b + 1] += holderStart[b] }
+        struct Site { var image: Int32; var k: Int32; var e: Int32 }
+        var sites = [Site](repeating: Site(image: 0, k: 0, e: 0), count: siteStart[nb])
+        var holders = [Int](repeating: 0, count: holderStart[nb])
+        var siteFill = siteStart, holderFill = holderStart
+        for b in 0..<nb { lastHolder[b] = -1 }
+        for (i, img) in w.images.enumerated() {
+            for (k, t) in img.tables.enumerated() {
+                let ids = w.bodyInstanceIDs[t]
+                for p in items[t] {
+                    let b = Int(ids[p.entry])
+                    sites[siteFill[b]] = Site(image: Int32(i), k: Int32(k), e: Int32(p.entry)); siteFill[b] += 1
+                    if lastHolder[b] != i { lastHolder[b] = i; holders[holderFill[b]] = i; holderFill[b] += 1 }
+                }
+            }
         }
-        let shared = groups.indices.filter { groups[$0].sig.count >= 2 }
-            .sorted { (groups[$0].sig.count, -$0) > (groups[$1].sig.count, -$1) }
+        func signature(_ b: Int32) -> ArraySlice<Int> { holders[holderStart[Int(b)]..<holderStart[Int(b) + 1]] }
+        // Group by signature (a digest of the image list, confirmed by comparing the lists).
+        var groupsOf: [UInt64: [Int]] = [:]
+        var groups: [(sig: Int32, bodies: [Int32])] = []   // sig: a body whose holders are the signature
+        for b in order {
+            let sig = signature(b)
+            var d = PageDigest()
+            for i in sig { d.add(i) }
+            if let g = groupsOf[d.a]?.first(where: { signature(groups[$0].sig) == sig }) { groups[g].bodies.append(b) }
+            else { groupsOf[d.a, default: []].append(groups.count); groups.append((b, [b])) }
+        }
+        func place(_ b: Int32, at c: UInt64) {
+            for s in sites[siteStart[Int(b)]..<siteStart[Int(b) + 1]] { layouts[Int(s.image)].addresses[Int(s.k)][Int(s.e)] = c }
+        }
+        let sigCount = groups.map { signature($0.sig).count }
+        let shared = groups.indices.filter { sigCount[$0] >= 2 }
+            .sorted { (sigCount[$0], -$0) > (sigCount[$1], -$1) }
+        let sharedName = "\(regionName):shared", ownName = "\(regionName):own"
         var cursor = zone
         for g in shared {
             let start = alignGroups ? alignUp(cursor, pageSize) : cursor
             var c = start
             for b in groups[g].bodies {
-                let (size, align) = sizeAlign[b]!
-                c = alignUp(c, align)
-                for (i, k, e) in sites[b]! { layouts[i].addresses[k][e] = c }
-                c += UInt64(size)
+                c = alignUp(c, align[Int(b)])
+                place(b, at: c)
+                c += size[Int(b)]
             }
-            for i in groups[g].sig where c > start {
-                layouts[i].regions.append(Region(name: "\(regionName):shared", start: start, size: c - start, pageAligned: start % UInt64(pageSize) == 0))
+            for i in signature(groups[g].sig) where c > start {
+                layouts[i].regions.append(Region(name: sharedName, start: start, size: c - start, pageAligned: start % UInt64(pageSize) == 0))
             }
             cursor = c
         }
         let singleStart = alignUp(cursor, pageSize)
         var ends = [UInt64](repeating: singleStart, count: w.images.count)
-        for g in groups.indices where groups[g].sig.count == 1 {
-            let i = groups[g].sig[0]
+        for g in groups.indices where sigCount[g] == 1 {
+            let i = signature(groups[g].sig).first!
             for b in groups[g].bodies {
-                let (size, align) = sizeAlign[b]!
-                ends[i] = alignUp(ends[i], align)
-                for (ii, k, e) in sites[b]! { layouts[ii].addresses[k][e] = ends[i] }
-                ends[i] += UInt64(size)
+                ends[i] = alignUp(ends[i], align[Int(b)])
+                place(b, at: ends[i])
+                ends[i] += size[Int(b)]
             }
         }
         for i in w.images.indices where ends[i] > singleStart {
-            layouts[i].regions.append(Region(name: "\(regionName):own", start: singleStart, size: ends[i] - singleStart, pageAligned: true))
+            layouts[i].regions.append(Region(name: ownName, start: singleStart, size: ends[i] - singleStart, pageAligned: true))
         }
         return max(cursor, ends.max() ?? cursor)
     }

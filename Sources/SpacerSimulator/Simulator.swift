@@ -1,3 +1,4 @@
+import Dispatch
 import SpacerCore
 
 /// Whether relocation values are part of page content.
@@ -79,69 +80,150 @@ public enum Simulator {
     ///   - pageRanges: when non-empty, only pages whose start address lies in one of these ranges
     ///     are counted (for comparing one address zone with `measure --range`); the lower bound
     ///     still covers the whole workload.
+    ///   - jobs: images scored in parallel (≥ 1; more than the images' chunks of
+    ///     `imagesPerChunk` are not used). The metrics and any error are the same for every value.
     /// - Returns: every metric of docs/design.md §4 except timing and solver status.
     /// - Throws: `SpacerError.usage` for a page size outside 4096…2^28 (`AddressMap.pageSizeProblem`);
     ///   `.data` naming the image and zone when a piece lies outside the zones its kind may use
     ///   (`LayoutCheck.zoneError`: the layout overflows its zone); `.internalInvariant` listing
     ///   the layout's problems when it is otherwise infeasible (overlap, misalignment, a piece
     ///   outside the mapped regions …).
-    /// - Complexity: O(P + R + E log E) per image for P mapped pages, R relocations, E pieces.
+    /// - Complexity: O(P + R + E log E) per image for P mapped pages, R relocations, E pieces;
+    ///   memory O(distinct page keys × workers) besides the layouts.
     public static func simulate(_ workload: Workload, layouts: [ImageLayout], options: SimulationOptions,
-                                allowRemoval: Bool = false, pageRanges: [Range<UInt64>] = []) throws -> Metrics {
+                                allowRemoval: Bool = false, pageRanges: [Range<UInt64>] = [], jobs: Int = 1) throws -> Metrics {
         if let problem = AddressMap.pageSizeProblem(options.pageSize) { throw SpacerError.usage(problem) }
         guard layouts.count == workload.images.count else {
             throw SpacerError.internalInvariant("infeasible layout:\n  \(layouts.count) layouts for \(workload.images.count) images")
         }
         let ps = options.pageSize
         let rule = options.frameRule
-        var problems: [String] = []
-        var counts: [PageDigest: Int] = [:]
-        var m = Metrics()
-        var loaderPrivate = 0
-        var usedBytes = 0
-        // One pass per image: pieces once, checked, then keyed (nothing is keyed once a problem
-        // is found; the check goes on to list up to 20 problems).
-        for (i, image) in workload.images.enumerated() where problems.count < 20 {
-            let pieces = LayoutCheck.pieces(workload: workload, image: i, layout: layouts[i])
-            // A layout that runs out of its zone is the workload's size meeting the strategy's
-            // rule (a data error naming image and zone), not a bug.
-            if let e = LayoutCheck.zoneError(workload: workload, image: i, pieces: pieces, pageSize: ps) { throw e }
-            let redirects = layouts[i].redirects.sorted()
-            problems += LayoutCheck.problems(workload: workload, image: i, layout: layouts[i], pieces: pieces, redirects: redirects,
-                                             pageSize: ps, allowRemoval: allowRemoval, limit: 20 - problems.count)
-            guard problems.isEmpty else { continue }
-            var pages = pageKeys(workload, image: i, layout: layouts[i], options: options, pieces: pieces, redirects: redirects)
-            if !pageRanges.isEmpty { pages = pages.filter { p in pageRanges.contains { $0.contains(p.number * UInt64(ps)) } } }
-            let inst = image.instances
-            m.imageBytes += pages.count * ps
-            m.totalPages += pages.count * inst
-            for p in pages {
-                usedBytes += p.usedBytes * inst
-                if p.usedBytes == 0 { m.zeroPages += inst }
-                if rule.isPrivate(writable: p.writable) {
-                    loaderPrivate += inst
-                } else {
-                    counts[p.key, default: 0] += inst
-                }
+        let n = workload.images.count
+        let workers = max(1, min(jobs, (n + imagesPerChunk - 1) / imagesPerChunk))
+        // Every image is scored on its own (checked, then keyed): sums of per-image counts and
+        // one table of key counts per worker, merged at the end, so the result is the same for
+        // any number of workers. Errors are replayed in image order below.
+        let parts: [ScoreTally]
+        if workers == 1 {
+            var t = ScoreTally()
+            for i in 0..<n {
+                score(workload, image: i, layout: layouts[i], options: options, allowRemoval: allowRemoval, pageRanges: pageRanges, into: &t)
+                // As before: stop at a layout that overflows its zone, or once 20 problems are listed.
+                if t.outcomes.last?.zone != nil || t.problemCount >= 20 { break }
             }
+            parts = [t]
+        } else {
+            let out = TallySlots(count: workers)
+            DispatchQueue.concurrentPerform(iterations: workers) { k in
+                var t = ScoreTally()
+                var c = k * imagesPerChunk
+                while c < n {
+                    for i in c..<min(n, c + imagesPerChunk) {
+                        score(workload, image: i, layout: layouts[i], options: options, allowRemoval: allowRemoval, pageRanges: pageRanges, into: &t)
+                    }
+                    c += workers * imagesPerChunk
+                }
+                out.set(k, t)
+            }
+            parts = out.take()
         }
-        guard problems.isEmpty else {
+        // Problems in image order: a zone error throws at its image (images before it that only
+        // had other problems do not matter), at most 20 problems are listed.
+        var outcomes = parts.flatMap(\.outcomes)
+        if !outcomes.isEmpty {
+            outcomes.sort { $0.image < $1.image }
+            var problems: [String] = []
+            for o in outcomes where problems.count < 20 {
+                if let e = o.zone { throw e }
+                problems += o.problems.prefix(20 - problems.count)
+            }
             throw SpacerError.internalInvariant("infeasible layout:\n  " + problems.joined(separator: "\n  "))
         }
-        for c in counts.values {
+        var total = parts[0]
+        for p in parts.dropFirst() { total.add(p) }
+        var m = Metrics()
+        m.imageBytes = total.imageBytes
+        m.totalPages = total.totalPages
+        m.zeroPages = total.zeroPages
+        total.counts.forEachCount { c in
             m.frames += rule.frames(mappings: c)
             if c >= 2 { m.pagesShared += 1; m.pagesSharing += c } else { m.privatePages += 1 }
         }
-        m.frames += loaderPrivate
-        m.privatePages += loaderPrivate
+        m.frames += total.loaderPrivate
+        m.privatePages += total.loaderPrivate
         let mapped = m.totalPages * ps
-        m.paddingBytes = mapped - usedBytes
+        m.paddingBytes = mapped - total.usedBytes
         m.sharingPct = m.totalPages == 0 ? 0 : 100 * Double(m.pagesSharing) / Double(m.totalPages)
         m.fragmentationPct = mapped == 0 ? 0 : 100 * Double(m.paddingBytes) / Double(mapped)
         m.memoryMiB = Double(m.frames) * Double(ps) / 1_048_576
         m.lowerBoundFrames = lowerBoundFrames(workload, layouts: layouts, options: options)
         m.gapPct = m.lowerBoundFrames == 0 ? 0 : 100 * (Double(m.frames) / Double(m.lowerBoundFrames) - 1)
         return m
+    }
+
+    /// Images a worker of `simulate(jobs:)` takes at a time (workers take chunks in turn).
+    static let imagesPerChunk = 8
+
+    /// What scoring some images adds up to: per-instance sums, the key counts, and the problems
+    /// of every image that had any.
+    struct ScoreTally {
+        var imageBytes = 0, totalPages = 0, usedBytes = 0, zeroPages = 0, loaderPrivate = 0
+        var counts = PageCounter()
+        var outcomes: [(image: Int, zone: SpacerError?, problems: [String])] = []
+        var problemCount = 0
+        mutating func add(_ o: ScoreTally) {
+            imageBytes += o.imageBytes; totalPages += o.totalPages; usedBytes += o.usedBytes
+            zeroPages += o.zeroPages; loaderPrivate += o.loaderPrivate
+            if o.counts.count > counts.count { let mine = counts; counts = o.counts; counts.merge(mine) } else { counts.merge(o.counts) }
+            outcomes += o.outcomes; problemCount += o.problemCount
+        }
+    }
+
+    /// One result slot per worker of `simulate(jobs:)`; each worker writes only its own slot,
+    /// and the slots are read after every worker has finished.
+    private final class TallySlots: @unchecked Sendable {
+        private let slots: UnsafeMutablePointer<ScoreTally?>
+        private let count: Int
+        init(count: Int) {
+            self.count = count
+            slots = .allocate(capacity: count)
+            slots.initialize(repeating: nil, count: count)
+        }
+        func set(_ k: Int, _ t: ScoreTally) { slots[k] = t }
+        func take() -> [ScoreTally] { (0..<count).map { slots[$0]! } }
+        deinit { slots.deinitialize(count: count); slots.deallocate() }
+    }
+
+    /// Checks image `i`'s layout and, when it is feasible, adds its pages to `t`; otherwise
+    /// records its zone error or problems (at most 20) and keys nothing.
+    static func score(_ workload: Workload, image i: Int, layout: ImageLayout, options: SimulationOptions,
+                      allowRemoval: Bool, pageRanges: [Range<UInt64>], into t: inout ScoreTally) {
+        let ps = options.pageSize
+        let rule = options.frameRule
+        let pieces = LayoutCheck.pieces(workload: workload, image: i, layout: layout)
+        // A layout that runs out of its zone is the workload's size meeting the strategy's
+        // rule (a data error naming image and zone), not a bug.
+        if let e = LayoutCheck.zoneError(workload: workload, image: i, pieces: pieces, pageSize: ps) {
+            t.outcomes.append((i, e, [])); return
+        }
+        let redirects = layout.redirects.sorted()
+        let problems = LayoutCheck.problems(workload: workload, image: i, layout: layout, pieces: pieces, redirects: redirects,
+                                            pageSize: ps, allowRemoval: allowRemoval, limit: 20)
+        guard problems.isEmpty else { t.outcomes.append((i, nil, problems)); t.problemCount += problems.count; return }
+        let inst = workload.images[i].instances
+        var pages = 0, used = 0, zero = 0, priv = 0
+        walkPages(workload, image: i, layout: layout, options: options, pieces: pieces, redirects: redirects) { number, key, writable, usedBytes in
+            if !pageRanges.isEmpty && !pageRanges.contains(where: { $0.contains(number * UInt64(ps)) }) { return }
+            pages += 1
+            used += usedBytes
+            if usedBytes == 0 { zero += 1 }
+            if rule.isPrivate(writable: writable) { priv += 1 } else { t.counts.add(key, inst) }
+        }
+        t.imageBytes += pages * ps
+        t.totalPages += pages * inst
+        t.usedBytes += used * inst
+        t.zeroPages += zero * inst
+        t.loaderPrivate += priv * inst
     }
 
     /// One mapped page of one image.
@@ -162,33 +244,51 @@ public enum Simulator {
     }
 
     /// `pageKeys` with the image's pieces (`LayoutCheck.pieces`) and sorted redirects already computed.
-    /// - Complexity: O(P + R + E) for P pages, R relocation fields visited and E pieces: pieces,
-    ///   fields and redirects are all walked in address order (redirects by a cursor).
     static func pageKeys(_ workload: Workload, image: Int, layout: ImageLayout, options: SimulationOptions, pieces: [LayoutCheck.Piece],
                          redirects: (fields: [UInt64], slots: [UInt64])) -> [Page] {
+        var out: [Page] = []
+        walkPages(workload, image: image, layout: layout, options: options, pieces: pieces, redirects: redirects) { n, d, writable, used in
+            out.append(Page(number: n, key: d, writable: writable, usedBytes: used))
+        }
+        return out
+    }
+
+    /// Calls `page(number, key, writable, usedBytes)` for every mapped page of the image, in
+    /// address order (see `pageKeys`).
+    /// - Complexity: O(P + R + E + G log G) for P pages, R relocation fields visited, E pieces and
+    ///   G regions: pieces, fields and redirects are all walked in address order (redirects by a cursor).
+    @inline(__always)
+    static func walkPages(_ workload: Workload, image: Int, layout: ImageLayout, options: SimulationOptions, pieces: [LayoutCheck.Piece],
+                          redirects: (fields: [UInt64], slots: [UInt64]),
+                          _ page: (_ number: UInt64, _ key: PageDigest, _ writable: Bool, _ usedBytes: Int) -> Void) {
         let ps = UInt64(options.pageSize)
         let resolver = SymbolResolver(workload: workload, image: image, layout: layout)
         let (redirectFields, redirectSlots) = redirects
         var rc = 0                      // cursor into redirectFields: fields are visited in ascending order
         let entryBase = workload.entryBase, contentIDs = workload.flatContentIDs, writableEntry = workload.flatWritable
         let relocStart = workload.flatRelocationStart, allRelocs = workload.flatRelocations
-        // Mapped page numbers: the union of the regions' pages, plus any page a piece touches.
-        var numbers: [UInt64] = []
-        for r in layout.regions where r.size > 0 {
-            var p = r.start / ps
-            while p * ps < r.end { numbers.append(p); p += 1 }
+        // Mapped page numbers: the union of the regions' pages, plus any page a piece touches, as
+        // sorted disjoint runs [first, last] (both lists sorted by start, merged).
+        var regionPages: [(UInt64, UInt64)] = []
+        regionPages.reserveCapacity(layout.regions.count)
+        for r in layout.regions where r.size > 0 { regionPages.append((r.start / ps, (r.end - 1) / ps)) }
+        if zip(regionPages, regionPages.dropFirst()).contains(where: { $0.0 > $1.0 }) { regionPages.sort { $0.0 < $1.0 } }
+        var runs: [(first: UInt64, last: UInt64)] = []
+        do {
+            var ri = 0, pi = 0
+            while ri < regionPages.count || pi < pieces.count {
+                let lo: UInt64, hi: UInt64
+                if pi < pieces.count && pieces[pi].size == 0 { pi += 1; continue }
+                if pi < pieces.count && (ri == regionPages.count || pieces[pi].start / ps < regionPages[ri].0) {
+                    lo = pieces[pi].start / ps; hi = (pieces[pi].end - 1) / ps; pi += 1
+                } else {
+                    (lo, hi) = regionPages[ri]; ri += 1
+                }
+                if let last = runs.last, lo <= last.last &+ 1 { runs[runs.count - 1].last = max(last.last, hi) }
+                else { runs.append((lo, hi)) }
+            }
         }
-        for pc in pieces where pc.size > 0 {
-            var p = pc.start / ps
-            while p * ps < pc.end { numbers.append(p); p += 1 }
-        }
-        numbers.sort()
-        var unique: [UInt64] = []
-        unique.reserveCapacity(numbers.count)
-        for n in numbers where unique.last != n { unique.append(n) }
 
-        var out: [Page] = []
-        out.reserveCapacity(unique.count)
         // The walk reads these arrays millions of times; every index below is in bounds by
         // construction, so it reads them through buffer pointers (no per-access checks).
         allRelocs.withUnsafeBufferPointer { allRelocs in
@@ -196,7 +296,10 @@ public enum Simulator {
         redirectSlots.withUnsafeBufferPointer { redirectSlots in
         pieces.withUnsafeBufferPointer { pieces in
         var first = 0
-        for n in unique {
+        for run in runs {
+        var n = run.first
+        while true {
+            defer { n &+= 1 }
             let pStart = n * ps, pEnd = pStart + ps
             while first < pieces.count && (pieces[first].end <= pStart || pieces[first].size == 0) { first += 1 }
             var d = PageDigest()
@@ -273,13 +376,14 @@ public enum Simulator {
                 }
             }
             if writable { d.add(-3) }
-            out.append(Page(number: n, key: d, writable: writable, usedBytes: used))
+            page(n, d, writable, used)
+            if n == run.last { break }
         }
         }
         }
         }
         }
-        return out
+        }
     }
 
     /// ceil(distinct content bytes placed / page size): each distinct content (function, rodata or
