@@ -50,7 +50,7 @@ public struct LibraryObjects: Sendable {
 ///   relocation to the slot's target and addend) padded with int3 (0xCC). A slot that is a
 ///   canonical function-pointer stub (`TrampolineSlot.canonicalStub`) is the same `jmp`; the
 ///   address-taking fields redirected to it (absolute, addend 0: checked by `LayoutCheck`; in
-///   data only 8-byte pointers) resolve to the slot, and the function's global name is exported
+///   live code only an instruction's immediate, `isImmediate`) resolve to the slot, and the function's global name is exported
 ///   at the stub, so that the host part's `&f` equals the library's;
 /// - a never-run section `.text.spacer_externs` with one `call` per external symbol of the whole
 ///   workload, sorted, so that every image pulls the same libc members and creates the same PLT
@@ -315,12 +315,15 @@ public enum LinkEmitter {
                         let o = rl.offset
                         let isBranch = o >= 1 && (bytes[o - 1] == 0xE8 || bytes[o - 1] == 0xE9 || (o >= 2 && bytes[o - 2] == 0x0F && bytes[o - 1] & 0xF0 == 0x80))
                         let fieldInfo = w.relocationFields[p.table][p.entry][r]
-                        if !fieldInfo.slottable && stubbed[s] == S {
+                        let k = tt.slotSize > 0 ? Int(S - tt.address) / tt.slotSize : 0
+                        if !fieldInfo.slottable && k < tt.slots.count && tt.slots[k].canonicalStub {
                             // An address taken through the canonical stub (LayoutCheck: absolute,
-                            // addend 0): a pointer in data must be a full 8-byte one, in code an
-                            // absolute immediate or displacement of at least 4 bytes.
-                            if entry.kind != .function && rl.type != .abs64 {
-                                problems.append("image \(image.name): \(entry.name)+\(o) takes the address of \(w.symbolNames[Int(s)]) through its stub but is a \(rl.type.rawValue) field in data, not an 8-byte pointer")
+                            // addend 0, so a pointer in data). In live code the field must be an
+                            // instruction's immediate (`mov $f`, `push $f`, `cmp $f`, …): a
+                            // displacement `f(%reg)` would read the stub's bytes, not f's. A dead
+                            // copy's field pinned to a stub never runs.
+                            if live && entry.kind == .function && !isImmediate(bytes, at: o) {
+                                problems.append("image \(image.name): \(entry.name)+\(o) takes the address of \(w.symbolNames[Int(s)]) through its canonical stub, but the field is no instruction immediate (bytes before the field: \(bytes[max(o - 4, 0)..<o].map { String($0, radix: 16) }.joined(separator: " ")))")
                             }
                         } else if !isBranch {
                             problems.append("image \(image.name): \(entry.name)+\(o) goes through a slot but the instruction is no call/jmp/jcc rel32 (bytes before the field: \(bytes[max(o - 2, 0)..<o].map { String($0, radix: 16) }.joined(separator: " ")))")
@@ -383,6 +386,32 @@ public enum LinkEmitter {
         }
         script += "  . = __spacer_saved_dot;\n}\nINSERT BEFORE .text;\n"
         return ImageFiles(image: image.name, object: try writer.bytes(), script: script, map: mapLines.joined(separator: "\n") + "\n")
+    }
+
+    /// Whether the 4- or 8-byte field at `o` of the code `bytes` is the immediate operand of an
+    /// x86-64 instruction that puts the value in a register or memory or compares it: `mov
+    /// r32/r64, imm` (B8+r, with or without REX), `push imm32` (68), or an instruction with a
+    /// ModRM byte and an imm32 after it (`mov r/m, imm32` C7 /0, the ALU group 81 /0–7), the
+    /// ModRM, SIB and displacement lengths decoded (Intel SDM vol. 2, §2.1). Conservative: an
+    /// encoding not listed is refused.
+    static func isImmediate(_ bytes: [UInt8], at o: Int) -> Bool {
+        guard o >= 1 else { return false }
+        let b = bytes[o - 1]
+        if b >= 0xB8 && b <= 0xBF { return true }              // mov r, imm32 / movabs r, imm64 (REX.W)
+        if b == 0x68 { return true }                            // push imm32
+        // opcode q, ModRM q+1, [SIB], [disp], imm32 at o: try every start that could reach o.
+        for q in stride(from: o - 2, through: max(o - 7, 0), by: -1) where bytes[q] == 0xC7 || bytes[q] == 0x81 {
+            let m = bytes[q + 1], mod = m >> 6, rm = m & 7, reg = (m >> 3) & 7
+            if bytes[q] == 0xC7 && reg != 0 { continue }
+            var len = 1
+            if mod != 3 && rm == 4 {
+                len += 1
+                if mod == 0 && q + 2 < o && bytes[q + 2] & 7 == 5 { len += 4 }
+            }
+            if mod == 1 { len += 1 } else if mod == 2 || (mod == 0 && rm == 5) { len += 4 }
+            if q + 1 + len == o { return true }
+        }
+        return false
     }
 
     /// The symbol (and addend shift) for a reference that resolves to `address`: the local symbol
