@@ -50,8 +50,9 @@ public struct LibraryObjects: Sendable {
 ///   relocation to the slot's target and addend) padded with int3 (0xCC). A slot that is a
 ///   canonical function-pointer stub (`TrampolineSlot.canonicalStub`) is the same `jmp`; the
 ///   address-taking fields redirected to it (absolute, addend 0: checked by `LayoutCheck`; in
-///   live code only an instruction's immediate, `isImmediate`) resolve to the slot, and the function's global name is exported
-///   at the stub, so that the host part's `&f` equals the library's;
+///   live code only an instruction's immediate, `isImmediate`) resolve to the slot, and the
+///   function's global name is exported at the stub, so that the host part's `&f` equals the
+///   library's;
 /// - a never-run section `.text.spacer_externs` with one `call` per external symbol of the whole
 ///   workload, sorted, so that every image pulls the same libc members and creates the same PLT
 ///   entries in the same order: libc then sits at the same addresses in every image, which is
@@ -67,8 +68,9 @@ public struct LibraryObjects: Sendable {
 /// overflow, sound redirects), plus: every row's bytes found in the objects, objects equal to the
 /// tables, slots at least 5 bytes, every slotted field preceded by a direct branch opcode (E8, E9
 /// or 0F 80–8F), no branch-shaped field of a function with a canonical stub that is no branch
-/// (a `lea f(%rip)` bypassing the stub would break pointer equality), no live code referencing a symbol only a dead copy defines, no piece at or above
-/// `hostBase`, no carved function moved away from its neighbours.
+/// (a `lea f(%rip)` bypassing the stub would break pointer equality), no live code referencing a
+/// symbol only a dead copy defines, no piece at or above `hostBase`, no carved function moved
+/// away from its neighbours.
 public enum LinkEmitter {
     /// Where the host part (crt, libc, driver) is linked: the default script's text segment.
     public static let hostBase: UInt64 = 0x7000_0000
