@@ -464,3 +464,100 @@ extension StrategySupport {
         }
     }
 }
+
+extension StrategySupport {
+    /// Whether a relocation field that takes a function's address (no direct branch) may go
+    /// through a canonical stub: an absolute reference (`abs64`, `abs32`, `abs32s`) with addend 0,
+    /// whose value is then the stub's address (`LayoutCheck.redirectProblems`, "canonical stub").
+    public static func canTakeStub(_ f: RelocationField) -> Bool { !f.pcRelative && f.width >= 4 && f.addend == 0 }
+
+    /// Adds canonical function-pointer stubs (issue 12): a function whose address some shared
+    /// code or data takes, and whose address differs between the images that run that referrer,
+    /// gets one stub, a slot (`jmp` to the function, `TrampolineSlot.canonicalStub`) at one
+    /// address in every image, and in each image every live field that takes the function's
+    /// address is redirected to the stub. The referring bytes then agree across images although
+    /// the function's body moved.
+    ///
+    /// Soundness (pointer equality): an image uses a function's stub only when **every** live
+    /// field of it that takes that function's address can (`canTakeStub`); if one cannot (a
+    /// PC-relative reference, an addend, a narrow field), the image uses no stub for that
+    /// function and all its references stay direct. Direct branches are never redirected here
+    /// (they go straight or through jump slots, `addBranchTrampolines`); dead copies keep their
+    /// fields (`pinDeadCopies`, run afterwards, pins them to what their users see).
+    ///
+    /// The stubs go into the trampoline table that every image holds at the same address (the
+    /// one `addBranchTrampolines` made), reusing a jump slot that already leads to the function
+    /// (it is then marked canonical) and growing the table by whole pages when it is full;
+    /// without such a table, a new one at the first page after every table (or at
+    /// `AddressMap.trampolineBase`), private to each image like the jump tables. Images that use
+    /// no slot of a table should drop it afterwards (`dropUnusedTrampolineTables`).
+    /// - Parameter slotSize: bytes per slot of a new table (≥ 5: a `jmp rel32`).
+    /// - Returns: how many functions got a stub.
+    /// - Complexity: O(R log R) for R address-taking fields of live entries.
+    @discardableResult
+    public static func addCanonicalStubs(_ w: Workload, _ layouts: inout [ImageLayout], pageSize ps: Int, slotSize: Int) -> Int {
+        let resolvers = w.images.indices.map { SymbolResolver(workload: w, image: $0, layout: layouts[$0]) }
+        // Per image: the live fields that take a function's address, and the functions whose
+        // address some field takes in a way a stub cannot carry.
+        var fields: [[(field: UInt64, target: Int32)]] = w.images.map { _ in [] }
+        var blocked: [Set<Int32>] = w.images.map { _ in [] }
+        // A referrer copy's field (field address, referrer body instance) -> (image, address of the function there).
+        struct Site: Hashable { var field: UInt64; var body: Int32 }
+        var seen: [Site: [(image: Int, value: UInt64)]] = [:]
+        var siteOrder: [(Site, Int32)] = []
+        for (i, img) in w.images.enumerated() {
+            for (k, t) in img.tables.enumerated() {
+                for (e, a) in layouts[i].addresses[k].enumerated() where a != ImageLayout.removed {
+                    for f in w.relocationFields[t][e] where !f.slottable && w.symbolIsFunction[Int(f.target)] && !w.symbolIsExternal[Int(f.target)] {
+                        let field = a + UInt64(f.offset)
+                        if !canTakeStub(f) { blocked[i].insert(f.target); continue }
+                        fields[i].append((field, f.target))
+                        let site = Site(field: field, body: w.bodyInstanceIDs[t][e])
+                        if seen[site] == nil { siteOrder.append((site, f.target)) }
+                        seen[site, default: []].append((i, resolvers[i].resolve(f.target)))
+                    }
+                }
+            }
+        }
+        // A function pays when some referrer field run by two images that may use its stub sees
+        // two addresses of it.
+        var pays = Set<Int32>()
+        for (site, s) in siteOrder where !pays.contains(s) {
+            let vs = seen[site]!.filter { !blocked[$0.image].contains(s) }
+            if vs.count >= 2 && vs.contains(where: { $0.value != vs[0].value }) { pays.insert(s) }
+        }
+        guard !pays.isEmpty else { return 0 }
+        // The table: the one every image holds at one address with one slot list, or a new one.
+        var table: TrampolineTable
+        let shared = layouts.first?.trampolines.first { tt in layouts.allSatisfy { $0.trampolines.contains(tt) } }
+        if let shared { table = shared } else {
+            let end = layouts.flatMap(\.trampolines).map { $0.address + UInt64($0.reservedBytes) }.max() ?? AddressMap.trampolineBase
+            table = TrampolineTable(address: alignUp(max(end, AddressMap.trampolineBase), ps), slotSize: slotSize, slots: [], reservedBytes: 0)
+        }
+        var slotOf: [Int32: Int] = [:]
+        for (n, slot) in table.slots.enumerated() where slot.addend == -4 && slotOf[slot.target] == nil { slotOf[slot.target] = n }
+        for s in pays.sorted() {
+            if let n = slotOf[s] { table.slots[n].canonicalStub = true; continue }
+            slotOf[s] = table.slots.count
+            table.slots.append(TrampolineSlot(target: s, addend: -4, canonicalStub: true))
+        }
+        let reserved = max(table.reservedBytes, Int(alignUp(UInt64(table.slots.count * table.slotSize), ps)))
+        let old = shared
+        table.reservedBytes = reserved
+        for i in layouts.indices {
+            if let old, let n = layouts[i].trampolines.firstIndex(of: old) {
+                layouts[i].trampolines[n] = table
+                for r in layouts[i].regions.indices where layouts[i].regions[r].name == "ind" && layouts[i].regions[r].start == table.address {
+                    layouts[i].regions[r].size = UInt64(reserved)
+                }
+            } else {
+                layouts[i].trampolines.append(table)
+                layouts[i].regions.append(Region(name: "ind", start: table.address, size: UInt64(reserved), pageAligned: true))
+            }
+            for (field, s) in fields[i] where pays.contains(s) && !blocked[i].contains(s) {
+                layouts[i].redirects[field] = table.address + UInt64(slotOf[s]! * table.slotSize)
+            }
+        }
+        return pays.count
+    }
+}

@@ -38,6 +38,7 @@ public struct VersionSetStrategy: PlacementStrategy {
         ParameterSpec("trampolines", .bool, default: "true", help: "send direct calls/jumps of shared bodies whose target differs between images through a jump table"),
         ParameterSpec("page-fit-slots", .bool, default: "false", help: "no stable slot larger than a page, and none straddles a page boundary (the simulator then predicts the real build exactly; see docs/strategies.md)"),
         ParameterSpec("slot-size", .int, default: "8", help: "bytes per jump slot (8..64)", range: 8...64),
+        ParameterSpec("canonical-stubs", .bool, default: "true", help: "a function whose address shared code or data takes, and which moves between images, gets one stub (a jump slot) at one address in every image; every live reference to its address in an image then uses the stub (only where every one can)"),
         ParameterSpec("address-slots-only", .bool, default: "true", help: "with trampolines, make a function slot only where a shared referrer takes the function's address (a field a jump slot cannot carry); calls reach a moved function through the jump table"),
     ]
     let nestedFill: Bool
@@ -48,6 +49,7 @@ public struct VersionSetStrategy: PlacementStrategy {
     let pageFitSlots: Bool
     let slotSize: Int
     let addressSlotsOnly: Bool
+    let canonicalStubs: Bool
     /// - Throws: `SpacerError.usage` for a `slot-size` outside 8...64 bytes.
     public init(parameters: StrategyParameters) throws {
         nestedFill = parameters.bool("nested-fill")
@@ -58,6 +60,7 @@ public struct VersionSetStrategy: PlacementStrategy {
         pageFitSlots = parameters.bool("page-fit-slots")
         slotSize = parameters.int("slot-size")
         addressSlotsOnly = parameters.bool("address-slots-only")
+        canonicalStubs = parameters.bool("canonical-stubs")
         guard (8...64).contains(slotSize) else { throw SpacerError.usage("version-set: slot-size must be 8..64, found \(slotSize)") }
     }
 
@@ -93,10 +96,9 @@ public struct VersionSetStrategy: PlacementStrategy {
             placed += placeUnits(w, units, &layouts, zone: zone, pageSize: ps)
         }
         StrategySupport.mapUsedPages(w, &layouts, units: placed, pageSize: ps)
-        if trampolines {
-            StrategySupport.addBranchTrampolines(w, &layouts, pageSize: ps, slotSize: slotSize)
-            StrategySupport.dropUnusedTrampolineTables(&layouts)
-        }
+        if trampolines { StrategySupport.addBranchTrampolines(w, &layouts, pageSize: ps, slotSize: slotSize) }
+        if canonicalStubs { StrategySupport.addCanonicalStubs(w, &layouts, pageSize: ps, slotSize: slotSize) }
+        if trampolines || canonicalStubs { StrategySupport.dropUnusedTrampolineTables(&layouts) }
         StrategySupport.pinDeadCopies(w, &layouts)
         return PlacementResult(layouts: layouts)
     }

@@ -11,10 +11,22 @@ public struct PlacedCopy: Hashable, Sendable {
 }
 
 /// One jump slot of a trampoline table: it leads to `target` (a symbol id) plus `addend`.
+///
+/// A slot with `canonicalStub` is also the image's **canonical function-pointer stub** of
+/// `target` (addend −4: the slot's `jmp rel32` lands on the function): besides direct branches,
+/// the relocation fields that take the function's address as a value (absolute, addend 0) may be
+/// redirected to the slot's address, which then stands for `&target` in the whole image. The
+/// slot sits at one address in every image that holds the function, so pages holding `&target`
+/// stay identical when the function's body moves. `LayoutCheck.redirectProblems` holds the
+/// rule that keeps pointer equality (every live reference to the address uses the one stub).
 public struct TrampolineSlot: Hashable, Sendable {
     public var target: Int32
     public var addend: Int64
-    public init(target: Int32, addend: Int64) { self.target = target; self.addend = addend }
+    /// Whether address-taking fields of `target` may go through this slot (see above).
+    public var canonicalStub: Bool
+    public init(target: Int32, addend: Int64, canonicalStub: Bool = false) {
+        self.target = target; self.addend = addend; self.canonicalStub = canonicalStub
+    }
 }
 
 /// A trampoline table (`.ind`): slots of `slotSize` bytes from `address` on, at a fixed address.

@@ -122,6 +122,15 @@ public enum LayoutCheck {
     /// - **pin**: the field belongs to an extra copy (`ImageLayout.extraCopies`), dead code the
     ///   image maps but never runs; its value may be anything, and strategies pin it to the value
     ///   the images that run the copy give it, so that the copy's page stays identical.
+    /// - **canonical stub**: `S` is the start of a slot with `TrampolineSlot.canonicalStub` that
+    ///   leads to the field's own target with addend −4 (its `jmp` lands on the function), and the
+    ///   field takes that function's address as a value: an absolute relocation (`abs64`, `abs32`,
+    ///   `abs32s`) with addend 0. The field then holds the stub's address, which stands for the
+    ///   function's in this image. Pointer equality: when any live field of the image takes a
+    ///   function's address through a stub, every live field that takes its address (every field
+    ///   to it that is no direct branch, `RelocationField.slottable` false) goes through that one
+    ///   stub; otherwise `&f` would differ between two places of the program. (A dead copy's
+    ///   field pinned to a stub's address is a pin.)
     /// Any other redirect (a data reference or a function address taken as a value sent through a
     /// jump slot, a redirect of a live entry to an arbitrary address, a key that is no relocation
     /// field) would change what the program does, and is refused.
@@ -165,6 +174,7 @@ public enum LayoutCheck {
         var relocsOf = -1             // piece whose relocation fields are `allRelocs[relocAt..<relocEnd]`
         let allRelocs = workload.flatRelocations, relocStart = workload.flatRelocationStart, entryBase = workload.entryBase
         var relocAt = 0, relocEnd = 0, relocFirst = 0   // fields of one piece come in ascending order: a cursor
+        var stubOf: [Int32: UInt64] = [:]                 // function -> its canonical stub in this image
         for (field, S) in zip(fields, targets) {
             func hex() -> String { "0x" + String(field, radix: 16) }
             while cur + 1 < ps.count && ps[cur + 1].start <= field { cur += 1 }
@@ -191,6 +201,20 @@ public enum LayoutCheck {
                 guard slotSize > 0, off % slotSize == 0, off / slotSize < tables[k].slots.count else {
                     out.append("image \(name): \(workload.tables[p.table].entries[p.entry].name) field \(hex()) is redirected to 0x\(String(S, radix: 16)), not the start of a used slot"); continue
                 }
+                if !rel.slottable && tables[k].slots[off / slotSize].canonicalStub {
+                    if p.extra && !ownAt(j) { continue }           // a pin of a dead copy
+                    let slot = tables[k].slots[off / slotSize]
+                    guard slot.target == rel.target, slot.addend == -4, !rel.pcRelative, rel.width >= 4, rel.addend == 0 else {
+                        let rl = workload.tables[p.table].entries[p.entry].relocations[r]
+                        out.append("image \(name): \(workload.tables[p.table].entries[p.entry].name) field \(hex()) (\(rl.type.rawValue) \(rl.target)\(rl.addend >= 0 ? "+" : "")\(rl.addend)) goes through the canonical stub of \(workload.symbolNames[Int(slot.target)]) (addend \(slot.addend)), but only an absolute reference to that function with addend 0 may use a stub that lands on it")
+                        continue
+                    }
+                    if let s0 = stubOf[rel.target], s0 != S {
+                        out.append("image \(name): \(workload.symbolNames[Int(rel.target)]) has two canonical stubs, 0x\(String(s0, radix: 16)) and 0x\(String(S, radix: 16)): its address would not compare equal")
+                    }
+                    stubOf[rel.target] = S
+                    continue
+                }
                 guard rel.slottable else {
                     let rl = workload.tables[p.table].entries[p.entry].relocations[r]
                     out.append("image \(name): \(workload.tables[p.table].entries[p.entry].name) field \(hex()) (\(rl.type.rawValue) \(rl.target)\(rl.addend >= 0 ? "+" : "")\(rl.addend)) goes through a jump slot but is no direct branch to a function; only calls and jumps may use slots")
@@ -202,6 +226,32 @@ public enum LayoutCheck {
                 }
             } else if !p.extra || ownAt(j) {
                 out.append("image \(name): \(workload.tables[p.table].entries[p.entry].name) field \(hex()) is pinned to 0x\(String(S, radix: 16)), but only dead extra copies may be pinned (the image runs this entry)")
+            }
+        }
+        if !stubOf.isEmpty { out += stubEqualityProblems(workload: workload, image: image, pieces: ps, stubOf: stubOf, fields: fields, targets: targets) }
+        return out
+    }
+
+    /// The pointer-equality rule of canonical stubs (see `redirectProblems`): every live field
+    /// that takes the address of a function in `stubOf` (no direct branch) is redirected to that
+    /// function's stub.
+    /// - Complexity: O(R log F) for R relocations of the image's live pieces and F redirects.
+    static func stubEqualityProblems(workload w: Workload, image: Int, pieces ps: [Piece], stubOf: [Int32: UInt64],
+                                     fields: [UInt64], targets: [UInt64]) -> [String] {
+        var out: [String] = []
+        for p in ps where p.table >= 0 && !p.extra && p.size > 0 {
+            let f = w.entryBase[p.table] + p.entry
+            for r in w.flatRelocationStart[f]..<w.flatRelocationStart[f + 1] {
+                let rel = w.flatRelocations[r]
+                guard !rel.slottable, let stub = stubOf[rel.target] else { continue }
+                let field = p.start + UInt64(rel.offset)
+                var lo = 0, hi = fields.count
+                while lo < hi { let m = (lo + hi) / 2; if fields[m] < field { lo = m + 1 } else { hi = m } }
+                if !(lo < fields.count && fields[lo] == field && targets[lo] == stub) {
+                    let x = w.tables[p.table].entries[p.entry]
+                    let rl = x.relocations[r - w.flatRelocationStart[f]]
+                    out.append("image \(w.images[image].name): \(x.name) field 0x\(String(field, radix: 16)) (\(rl.type.rawValue) \(rl.target)\(rl.addend >= 0 ? "+" : "")\(rl.addend)) takes the address of \(w.symbolNames[Int(rel.target)]) without its canonical stub at 0x\(String(stub, radix: 16)), which other fields of the image use: the two addresses would not compare equal")
+                }
             }
         }
         return out

@@ -47,7 +47,12 @@ public struct LibraryObjects: Sendable {
 ///   value the simulator computes for it, and no symbol of one version can capture a reference
 ///   of another: only the image's own global entries are exported, under their names;
 /// - the trampoline tables as sections `.spx.ind.<address>`: slot k is `jmp rel32` (E9, PC32
-///   relocation to the slot's target and addend) padded with int3 (0xCC);
+///   relocation to the slot's target and addend) padded with int3 (0xCC). A slot that is a
+///   canonical function-pointer stub (`TrampolineSlot.canonicalStub`) is the same `jmp`; the
+///   address-taking fields redirected to it (absolute, addend 0: checked by `LayoutCheck`; in
+///   live code only an instruction's immediate, `isImmediate`) resolve to the slot, and the
+///   function's global name is exported at the stub, so that the host part's `&f` equals the
+///   library's;
 /// - a never-run section `.text.spacer_externs` with one `call` per external symbol of the whole
 ///   workload, sorted, so that every image pulls the same libc members and creates the same PLT
 ///   entries in the same order: libc then sits at the same addresses in every image, which is
@@ -62,8 +67,10 @@ public struct LibraryObjects: Sendable {
 /// **Checks before ld runs.** `LayoutCheck.problems` (overlap, alignment, regions, trampoline
 /// overflow, sound redirects), plus: every row's bytes found in the objects, objects equal to the
 /// tables, slots at least 5 bytes, every slotted field preceded by a direct branch opcode (E8, E9
-/// or 0F 80–8F), no live code referencing a symbol only a dead copy defines, no piece at or above
-/// `hostBase`, no carved function moved away from its neighbours.
+/// or 0F 80–8F), no branch-shaped field of a function with a canonical stub that is no branch
+/// (a `lea f(%rip)` bypassing the stub would break pointer equality), no live code referencing a
+/// symbol only a dead copy defines, no piece at or above `hostBase`, no carved function moved
+/// away from its neighbours.
 public enum LinkEmitter {
     /// Where the host part (crt, libc, driver) is linked: the default script's text segment.
     public static let hostBase: UInt64 = 0x7000_0000
@@ -171,6 +178,23 @@ public enum LinkEmitter {
         for (k, t) in image.tables.enumerated() {
             for (e, a) in l.addresses[k].enumerated() where a != ImageLayout.removed { ownSymbols.insert(w.symbolIDs[t][e]); ownAt.insert(a) }
         }
+        // Canonical function-pointer stubs this image uses: function -> stub address (the slot an
+        // address-taking field of a live entry is redirected to; `LayoutCheck` holds the rule that
+        // every such field of the function uses the one stub).
+        var stubOf: [Int32: UInt64] = [:]
+        for tt in l.trampolines {
+            for (k, slot) in tt.slots.enumerated() where slot.canonicalStub { stubOf[slot.target] = tt.address + UInt64(k * tt.slotSize) }
+        }
+        var stubbed: [Int32: UInt64] = [:]
+        if !stubOf.isEmpty {
+            for (k, t) in image.tables.enumerated() {
+                for (e, a) in l.addresses[k].enumerated() where a != ImageLayout.removed {
+                    for f in w.relocationFields[t][e] where !f.slottable {
+                        if let stub = stubOf[f.target], l.redirects[a + UInt64(f.offset)] == stub { stubbed[f.target] = stub }
+                    }
+                }
+            }
+        }
         var writer = ELFWriter()
         // Section 1: the externals anchor (never run).
         var anchor: [UInt8] = []
@@ -237,6 +261,14 @@ public enum LinkEmitter {
                 let a = l.addresses[k][e]
                 guard a != ImageLayout.removed, let sec = sectionOf[a] else { continue }
                 guard exported.insert(entry.name).inserted else { problems.append("image \(image.name): two entries export the global name \(entry.name)"); continue }
+                // A function with a canonical stub is exported at its stub, so that the host part
+                // (the driver) takes the same address as the library's own references.
+                if entry.kind == .function, let stub = stubbed[w.symbolIDs[t][e]],
+                   let tt = l.trampolines.first(where: { stub >= $0.address && stub < $0.address + UInt64($0.reservedBytes) }), let tsec = sectionOf[tt.address] {
+                    writer.add(ELFWriter.Symbol(name: entry.name, bind: ELFConst.STB_GLOBAL, type: ELFConst.STT_FUNC,
+                                                section: tsec, value: stub - tt.address, size: UInt64(tt.slotSize)))
+                    continue
+                }
                 writer.add(ELFWriter.Symbol(name: entry.name, bind: ELFConst.STB_GLOBAL, type: entry.kind == .function ? ELFConst.STT_FUNC : ELFConst.STT_OBJECT,
                                             section: sec, value: 0, size: UInt64(entry.size)))
             }
@@ -284,7 +316,18 @@ public enum LinkEmitter {
                     if let tt = l.trampolines.first(where: { S >= $0.address && S < $0.address + UInt64($0.reservedBytes) }) {
                         let o = rl.offset
                         let isBranch = o >= 1 && (bytes[o - 1] == 0xE8 || bytes[o - 1] == 0xE9 || (o >= 2 && bytes[o - 2] == 0x0F && bytes[o - 1] & 0xF0 == 0x80))
-                        if !isBranch {
+                        let fieldInfo = w.relocationFields[p.table][p.entry][r]
+                        let k = tt.slotSize > 0 ? Int(S - tt.address) / tt.slotSize : 0
+                        if !fieldInfo.slottable && k < tt.slots.count && tt.slots[k].canonicalStub {
+                            // An address taken through the canonical stub (LayoutCheck: absolute,
+                            // addend 0, so a pointer in data). In live code the field must be an
+                            // instruction's immediate (`mov $f`, `push $f`, `cmp $f`, …): a
+                            // displacement `f(%reg)` would read the stub's bytes, not f's. A dead
+                            // copy's field pinned to a stub never runs.
+                            if live && entry.kind == .function && !isImmediate(bytes, at: o) {
+                                problems.append("image \(image.name): \(entry.name)+\(o) takes the address of \(w.symbolNames[Int(s)]) through its canonical stub, but the field is no instruction immediate (bytes before the field: \(bytes[max(o - 4, 0)..<o].map { String($0, radix: 16) }.joined(separator: " ")))")
+                            }
+                        } else if !isBranch {
                             problems.append("image \(image.name): \(entry.name)+\(o) goes through a slot but the instruction is no call/jmp/jcc rel32 (bytes before the field: \(bytes[max(o - 2, 0)..<o].map { String($0, radix: 16) }.joined(separator: " ")))")
                         }
                         rel.append(ELFWriter.Rela(offset: rl.offset, symbol: pieceSymbol[tt.address]!, type: rl.type.elfType, addend: rl.addend + Int64(S - tt.address)))
@@ -292,6 +335,13 @@ public enum LinkEmitter {
                         rel.append(ELFWriter.Rela(offset: rl.offset, symbol: absSymbol[S]!, type: rl.type.elfType, addend: rl.addend))
                     }
                     continue
+                }
+                if live && stubbed[s] != nil && w.relocationFields[p.table][p.entry][r].slottable {
+                    let o = rl.offset
+                    let isBranch = o >= 1 && (bytes[o - 1] == 0xE8 || bytes[o - 1] == 0xE9 || (o >= 2 && bytes[o - 2] == 0x0F && bytes[o - 1] & 0xF0 == 0x80))
+                    if !isBranch {
+                        problems.append("image \(image.name): \(entry.name)+\(o) takes the address of \(w.symbolNames[Int(s)]) (no call/jmp/jcc before the field) without its canonical stub, which the image's other references use: the addresses would not compare equal")
+                    }
                 }
                 if live && !w.symbolIsExternal[Int(s)] && !ownSymbols.contains(s) && resolver.defines(s) {
                     problems.append("image \(image.name): \(entry.name) runs but references \(w.symbolNames[Int(s)]), which only a dead copy defines")
@@ -338,6 +388,32 @@ public enum LinkEmitter {
         }
         script += "  . = __spacer_saved_dot;\n}\nINSERT BEFORE .text;\n"
         return ImageFiles(image: image.name, object: try writer.bytes(), script: script, map: mapLines.joined(separator: "\n") + "\n")
+    }
+
+    /// Whether the 4- or 8-byte field at `o` of the code `bytes` is the immediate operand of an
+    /// x86-64 instruction that puts the value in a register or memory or compares it: `mov
+    /// r32/r64, imm` (B8+r, with or without REX), `push imm32` (68), or an instruction with a
+    /// ModRM byte and an imm32 after it (`mov r/m, imm32` C7 /0, the ALU group 81 /0–7), the
+    /// ModRM, SIB and displacement lengths decoded (Intel SDM vol. 2, §2.1). Conservative: an
+    /// encoding not listed is refused.
+    static func isImmediate(_ bytes: [UInt8], at o: Int) -> Bool {
+        guard o >= 1 else { return false }
+        let b = bytes[o - 1]
+        if b >= 0xB8 && b <= 0xBF { return true }              // mov r, imm32 / movabs r, imm64 (REX.W)
+        if b == 0x68 { return true }                            // push imm32
+        // opcode q, ModRM q+1, [SIB], [disp], imm32 at o: try every start that could reach o.
+        for q in stride(from: o - 2, through: max(o - 7, 0), by: -1) where bytes[q] == 0xC7 || bytes[q] == 0x81 {
+            let m = bytes[q + 1], mod = m >> 6, rm = m & 7, reg = (m >> 3) & 7
+            if bytes[q] == 0xC7 && reg != 0 { continue }
+            var len = 1
+            if mod != 3 && rm == 4 {
+                len += 1
+                if mod == 0 && q + 2 < o && bytes[q + 2] & 7 == 5 { len += 4 }
+            }
+            if mod == 1 { len += 1 } else if mod == 2 || (mod == 0 && rm == 5) { len += 4 }
+            if q + 1 + len == o { return true }
+        }
+        return false
     }
 
     /// The symbol (and addend shift) for a reference that resolves to `address`: the local symbol

@@ -67,7 +67,7 @@ public enum LayoutFile {
         "entry": ["image", "library", "version", "entry", "name", "object", "kind", "size", "address"],
         "copy": ["image", "library", "version", "entry", "name", "object", "kind", "size", "address"],
         "table": ["image", "size", "address", "table", "slot", "slot_size", "flags"],
-        "slot": ["image", "library", "version", "entry", "name", "object", "kind", "table", "slot", "addend"],
+        "slot": ["image", "library", "version", "entry", "name", "object", "kind", "table", "slot", "addend", "flags"],
         "redirect": ["image", "address", "to"],
         "region": ["image", "name", "size", "address", "flags"],
     ]
@@ -127,9 +127,10 @@ public enum LayoutFile {
                     if let (t, e) = definer[sym] {
                         let x = w.tables[t].entries[e]
                         row(["slot", name, w.tables[t].library, w.tables[t].version, String(e), x.name, x.object, x.kind.rawValue, "", "", "",
-                             String(n), String(s), "", String(slot.addend), ""])
+                             String(n), String(s), "", String(slot.addend), slot.canonicalStub ? "canonical-stub" : ""])
                     } else {
-                        row(["slot", name, "", "", "", w.symbolNames[sym], "", "", "", "", "", String(n), String(s), "", String(slot.addend), ""])
+                        row(["slot", name, "", "", "", w.symbolNames[sym], "", "", "", "", "", String(n), String(s), "", String(slot.addend),
+                             slot.canonicalStub ? "canonical-stub" : ""])
                     }
                 }
             }
@@ -424,7 +425,9 @@ public enum LayoutFile {
                 }
                 let av = f[col["addend"]!]
                 guard let addend = Int64(av) else { throw fail(line, "addend", "a signed decimal addend", av.isEmpty ? "an empty field" : "'\(av.prefix(40))'") }
-                tables[n].slots.append(TrampolineSlot(target: target, addend: addend))
+                let flags = f[col["flags"]!]
+                guard flags.isEmpty || flags == "canonical-stub" else { throw fail(line, "flags", "'canonical-stub' or nothing", "'\(flags.prefix(40))'") }
+                tables[n].slots.append(TrampolineSlot(target: target, addend: addend, canonicalStub: flags == "canonical-stub"))
                 pendingSlots -= 1
             case "redirect":
                 fields.append(try hex(f, line, "address")); slots.append(try hex(f, line, "to")); redirectLines.append(line)

@@ -77,6 +77,22 @@ import SpacerTestSupport
         }
     }
 
+    /// Canonical function-pointer stubs (`TrampolineSlot.canonicalStub`, the slot row's
+    /// `canonical-stub` flag) and the address fields redirected to them survive the round trip.
+    @Test func versionSetStubsRoundTrip() throws {
+        let w = try Self.zlib()
+        let config = RunConfiguration(timeLimit: 1)
+        let given = ["canonical-stubs": "true", "stable-function-slots": "false"]
+        let run = try Harness.run(try StrategySpec(name: "version-set", given: given), workload: w, config: config, keepLayouts: true)
+        let layouts = try #require(run.layouts)
+        #expect(layouts.contains { $0.trampolines.contains { $0.slots.contains(where: \.canonicalStub) } }, "version-set on zlib should make a stub")
+        try roundTrip(run, w, config: config, what: "version-set \(given)")
+        let text = LayoutFile.write(layouts, workload: w, header: run.layoutHeader(pageSize: 4096, workload: "w", tables: "t"), tool: "test")
+        #expect(text.contains(",canonical-stub\n"))
+        let bad = text.replacingOccurrences(of: ",canonical-stub\n", with: ",canonical\n")
+        #expect(throws: SpacerError.self) { _ = try LayoutFile.resolve(try LayoutFile.parse(text: bad, file: "x"), workload: w) }
+    }
+
     @Test func fileSafeLabels() {
         #expect(LayoutFile.fileSafe("spacer-delta[map-used-only=true]") == "spacer-delta_map-used-only=true")
         #expect(LayoutFile.fileSafe("a[x=1;y=p/q]") == "a_x=1_y=p_q")

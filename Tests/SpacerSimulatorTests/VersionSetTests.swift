@@ -94,9 +94,85 @@ import SpacerTestSupport
         #expect(addr(w, l, 0, "h") == addr(w, l, 1, "h"))
         #expect(l[0].redirects.isEmpty && l[1].redirects.isEmpty)
         #expect(m.frames == 3 && m.totalPages == 4)
-        let (w2, l2, off) = try run([v1, v2], ["1", "2"], ["stable-function-slots": "false"])
+        let (w2, l2, off) = try run([v1, v2], ["1", "2"], ["stable-function-slots": "false", "canonical-stubs": "false"])
         #expect(addr(w2, l2, 0, "h") != addr(w2, l2, 1, "h"))
         #expect(off.frames == 2 && off.totalPages == 2)
+    }
+
+    /// c (64 B, in every version) takes h's address (`mov $h`: abs32s at 3, addend 0) and calls
+    /// h (plt32 at 10); h changes in every version.
+    static func stubTaker(extraFields: [Relocation] = []) -> TableEntry {
+        TableEntry(kind: .function, name: "c", object: "o.o", section: ".text.c", binding: .global, order: 0, size: 64, align: 16, hash: "C",
+                   relocations: [Relocation(offset: 3, type: .abs32s, target: "h", addend: 0), Relocation(offset: 10, type: .plt32, target: "h", addend: -4)])
+    }
+
+    @Test func aCanonicalStubKeepsTheAddressTakersPageShared() throws {
+        // Without function slots h moves: h1 (64 B) at +64 and h2 (80 B) at +128 of c's page
+        // (nested fill), each image mapping the other's h as a dead copy. c's call goes through
+        // the jump table (one slot to h, at 0x40000000, one private page per image). Without
+        // stubs c's `mov $h` reads h1 in image 0 and h2 in image 1: the code page splits,
+        // 2 + 2 table frames = 4 frames, 4 pages. With canonical stubs the jump slot to h is
+        // also h's stub: the abs32s field holds 0x40000000 in both images, the code page is one
+        // frame: 1 + 2 = 3 frames, 4 pages (the stub costs no page: it is the jump slot).
+        let v1 = Build.table("L", "1", [Self.stubTaker(), Build.fn("h", 64, "H1")])
+        let v2 = Build.table("L", "2", [Self.stubTaker(), Build.fn("h", 80, "H2")])
+        let (w, l, m) = try run([v1, v2], ["1", "2"], ["stable-function-slots": "false", "canonical-stubs": "true"])
+        let c = addr(w, l, 0, "c")
+        #expect(addr(w, l, 0, "h") == c + 64 && addr(w, l, 1, "h") == c + 128)
+        let slot = AddressMap.trampolineBase
+        for i in 0..<2 {
+            #expect(l[i].trampolines.count == 1 && l[i].trampolines[0].slots == [TrampolineSlot(target: w.symbolIDs[0][1], addend: -4, canonicalStub: true)])
+            #expect(l[i].redirects[c + 3] == slot && l[i].redirects[c + 10] == slot)
+        }
+        #expect(m.frames == 3 && m.totalPages == 4)
+        let (_, l2, off) = try run([v1, v2], ["1", "2"], ["stable-function-slots": "false", "canonical-stubs": "false"])
+        #expect(l2[0].redirects[c + 3] == nil && l2[0].redirects[c + 10] == slot)
+        #expect(off.frames == 4 && off.totalPages == 4)
+    }
+
+    @Test func anImageWithAnAddressUseThatCannotTakeTheStubGetsNone() throws {
+        // Three versions; in v3 a new function g (64 B) stores &h + 8 (abs64 at 0, addend 8),
+        // which a stub cannot carry (the stub stands for &h only). Pointer equality: image 2
+        // then uses no stub for h at all, and c's `mov $h` there stays direct; images 0 and 1
+        // use the stub. Code: c at +0, h1 +64, h2 +128 (80 B), h3 +208 (96 B), g +304 on one page;
+        // images 0 and 1 map h3 and g as dead copies (g's field pinned to what image 2 gives it),
+        // so their pages are equal: 1 frame; image 2's differs in c's field: 1 frame. c's call goes
+        // through the jump table in all three (3 private pages): 2 + 3 = 5 frames, 6 pages.
+        // Without stubs c's field differs in all three: 3 + 3 = 6 frames, 6 pages.
+        let g = TableEntry(kind: .function, name: "g", object: "o.o", section: ".text.g", binding: .global, order: 0, size: 64, align: 16,
+                           hash: "G", relocations: [Relocation(offset: 0, type: .abs64, target: "h", addend: 8)])
+        let v1 = Build.table("L", "1", [Self.stubTaker(), Build.fn("h", 64, "H1")])
+        let v2 = Build.table("L", "2", [Self.stubTaker(), Build.fn("h", 80, "H2")])
+        let v3 = Build.table("L", "3", [Self.stubTaker(), Build.fn("h", 96, "H3"), g])
+        let (w, l, m) = try run([v1, v2, v3], ["1", "2", "3"], ["stable-function-slots": "false", "canonical-stubs": "true"])
+        let c = addr(w, l, 0, "c")
+        #expect(addr(w, l, 2, "h") == c + 208 && addr(w, l, 2, "g") == c + 304)
+        let slot = AddressMap.trampolineBase
+        #expect(l[0].redirects[c + 3] == slot && l[1].redirects[c + 3] == slot)
+        #expect(l[2].redirects[c + 3] == nil && l[2].redirects[c + 304] == nil)
+        #expect(l[0].redirects[c + 304] == c + 208)                   // the dead copy of g, pinned
+        #expect(l.allSatisfy { $0.redirects[c + 10] == slot })
+        #expect(m.frames == 5 && m.totalPages == 6)
+        let (_, _, off) = try run([v1, v2, v3], ["1", "2", "3"], ["stable-function-slots": "false", "canonical-stubs": "false"])
+        #expect(off.frames == 6 && off.totalPages == 6)
+
+        // LayoutCheck refuses the unsound variants of this layout.
+        func problems(_ l: [ImageLayout]) -> [String] { LayoutCheck.problems(workload: w, layouts: l, pageSize: 4096) }
+        // Image 2 sends c's field through the stub while g still takes &h + 8 directly.
+        var bad = l
+        bad[2].redirects[c + 3] = slot
+        #expect(problems(bad).contains { $0.contains("takes the address of h without its canonical stub") }, "\(problems(bad))")
+        // ... and g's field too: an addend 8 cannot go through a stub.
+        bad[2].redirects[c + 304] = slot
+        #expect(problems(bad).contains { $0.contains("only an absolute reference to that function with addend 0") }, "\(problems(bad))")
+        // Image 0 with the slot no longer a canonical stub: an address through a jump slot.
+        var plain = l
+        plain[0].trampolines[0].slots[0].canonicalStub = false
+        #expect(problems(plain).contains { $0.contains("goes through a jump slot but is no direct branch") }, "\(problems(plain))")
+        // A stub that leads elsewhere (addend 0: the jmp would not land on h).
+        var off4 = l
+        off4[0].trampolines[0].slots[0].addend = 0
+        #expect(problems(off4).contains { $0.contains("canonical stub of h") }, "\(problems(off4))")
     }
 
     @Test func aSlotNoSharedBodyReferencesIsNotMade() throws {
