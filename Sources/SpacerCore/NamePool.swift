@@ -29,8 +29,9 @@ package final class NamePool: Sendable {
 /// of a name where it is read, and integer keys after that. Not `Hasher`: the hash is the fixed
 /// `NameInterner.hash`, so that a pool's hashes can be reused to merge pools (`Workload.init`).
 package struct NameInterner {
-    private var slots: [Int32]
-    private var slotHashes: [UInt64]
+    /// Open-addressing slots: a string's hash and id (−1: empty), one record per probe.
+    private struct Slot { var hash: UInt64 = 0; var id: Int32 = -1 }
+    private var slots: [Slot]
     private var strings: [String] = []
     private var hashes: [UInt64] = []
     private var bytes: [UInt8] = []
@@ -40,7 +41,7 @@ package struct NameInterner {
     package init(capacity: Int = 512) {
         var n = 64
         while n < 2 * capacity { n <<= 1 }
-        slots = Array(repeating: -1, count: n); slotHashes = Array(repeating: 0, count: n)
+        slots = Array(repeating: Slot(), count: n)
     }
 
     /// Number of strings interned.
@@ -82,15 +83,15 @@ package struct NameInterner {
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
-            let k = slots[i]
-            if k < 0 { break }
-            if slotHashes[i] == h && equal(Int(k), b) { return k }
+            let slot = slots[i]
+            if slot.id < 0 { break }
+            if slot.hash == h && equal(Int(slot.id), b) { return slot.id }
             i = (i + 1) & mask
         }
         let k = Int32(strings.count)
         strings.append(String(decoding: b, as: UTF8.self)); hashes.append(h)
         bytes.append(contentsOf: b); starts.append(bytes.count)
-        slots[i] = k; slotHashes[i] = h
+        slots[i] = Slot(hash: h, id: k)
         if strings.count * 2 > slots.count { grow() }
         return k
     }
@@ -108,8 +109,8 @@ package struct NameInterner {
             let h = Self.hash(b.baseAddress, b.count)
             let mask = slots.count - 1
             var i = Int(truncatingIfNeeded: h) & mask
-            while slots[i] >= 0 {
-                if slotHashes[i] == h && equal(Int(slots[i]), b) { return slots[i] }
+            while slots[i].id >= 0 {
+                if slots[i].hash == h && equal(Int(slots[i].id), b) { return slots[i].id }
                 i = (i + 1) & mask
             }
             return nil
@@ -134,24 +135,23 @@ package struct NameInterner {
 
     private mutating func grow() {
         let n = slots.count * 2, mask = n - 1
-        var s = [Int32](repeating: -1, count: n), sh = [UInt64](repeating: 0, count: n)
+        var new = [Slot](repeating: Slot(), count: n)
         for (k, h) in hashes.enumerated() {
             var j = Int(truncatingIfNeeded: h) & mask
-            while s[j] >= 0 { j = (j + 1) & mask }
-            s[j] = Int32(k); sh[j] = h
+            while new[j].id >= 0 { j = (j + 1) & mask }
+            new[j] = Slot(hash: h, id: Int32(k))
         }
-        slots = s; slotHashes = sh
+        slots = new
     }
 }
 
 /// A map from a pair of 64-bit integers to an `Int32` (open addressing, load factor at most
-/// 1/2, a multiply–xorshift hash): the integer-keyed tables of loading and `Workload.init`
+/// 1/2, a multiply–xorshift hash; a slot's key, value and state in one 24-byte record, so that a
+/// probe touches one cache line): the integer-keyed tables of loading and `Workload.init`
 /// (symbol, content, body-instance keys over interned ids), without `Hasher`.
 package struct IDPairMap {
-    private var keyA: [UInt64]
-    private var keyB: [UInt64]
-    private var values: [Int32]
-    private var used: [Bool]
+    private struct Slot { var a: UInt64 = 0; var b: UInt64 = 0; var value: Int32 = 0; var used = false }
+    private var slots: [Slot]
     /// Number of keys.
     package private(set) var count = 0
 
@@ -159,7 +159,7 @@ package struct IDPairMap {
     package init(capacity: Int = 256) {
         var n = 16
         while n < 2 * capacity { n <<= 1 }
-        keyA = Array(repeating: 0, count: n); keyB = keyA; values = Array(repeating: 0, count: n); used = Array(repeating: false, count: n)
+        slots = Array(repeating: Slot(), count: n)
     }
 
     @inline(__always)
@@ -172,37 +172,44 @@ package struct IDPairMap {
     /// The value of key (a, b), or nil.
     @inline(__always)
     package func get(_ a: UInt64, _ b: UInt64 = 0) -> Int32? {
-        let mask = used.count - 1
-        var i = Int(truncatingIfNeeded: Self.slot(a, b)) & mask
-        while used[i] {
-            if keyA[i] == a && keyB[i] == b { return values[i] }
-            i = (i + 1) & mask
+        slots.withUnsafeBufferPointer { s -> Int32? in
+            let mask = s.count - 1
+            var i = Int(truncatingIfNeeded: Self.slot(a, b)) & mask
+            while s[i].used {
+                if s[i].a == a && s[i].b == b { return s[i].value }
+                i = (i + 1) & mask
+            }
+            return nil
         }
-        return nil
     }
 
     /// The value of key (a, b); when absent, `value` is stored and returned with `inserted` true.
     @inline(__always)
     package mutating func insert(_ a: UInt64, _ b: UInt64 = 0, value: Int32) -> (value: Int32, inserted: Bool) {
-        let mask = used.count - 1
-        var i = Int(truncatingIfNeeded: Self.slot(a, b)) & mask
-        while used[i] {
-            if keyA[i] == a && keyB[i] == b { return (values[i], false) }
-            i = (i + 1) & mask
+        let found = slots.withUnsafeMutableBufferPointer { s -> Int32? in
+            let mask = s.count - 1
+            var i = Int(truncatingIfNeeded: Self.slot(a, b)) & mask
+            while s[i].used {
+                if s[i].a == a && s[i].b == b { return s[i].value }
+                i = (i + 1) & mask
+            }
+            s[i] = Slot(a: a, b: b, value: value, used: true)
+            return nil
         }
-        used[i] = true; keyA[i] = a; keyB[i] = b; values[i] = value; count += 1
-        if count * 2 > used.count { grow() }
+        if let found { return (found, false) }
+        count += 1
+        if count * 2 > slots.count { grow() }
         return (value, true)
     }
 
     private mutating func grow() {
-        let n = used.count * 2, mask = n - 1
-        var ka = [UInt64](repeating: 0, count: n), kb = ka, v = [Int32](repeating: 0, count: n), u = [Bool](repeating: false, count: n)
-        for i in used.indices where used[i] {
-            var j = Int(truncatingIfNeeded: Self.slot(keyA[i], keyB[i])) & mask
-            while u[j] { j = (j + 1) & mask }
-            u[j] = true; ka[j] = keyA[i]; kb[j] = keyB[i]; v[j] = values[i]
+        let n = slots.count * 2, mask = n - 1
+        var new = [Slot](repeating: Slot(), count: n)
+        for s in slots where s.used {
+            var j = Int(truncatingIfNeeded: Self.slot(s.a, s.b)) & mask
+            while new[j].used { j = (j + 1) & mask }
+            new[j] = s
         }
-        keyA = ka; keyB = kb; values = v; used = u
+        slots = new
     }
 }

@@ -236,8 +236,13 @@ public struct Workload: Sendable {
         let libraryIndex = Dictionary(uniqueKeysWithValues: libraries.enumerated().map { ($1, Int32($0)) })
         var symbols = IDPairMap(capacity: 1 << 14)
         var names: [String] = [], defined: [Bool] = [], definedAsData: [Bool] = []
+        var globalSymbol = [Int32](repeating: -1, count: global.count)   // scope 2 (a global name): by name id
         @inline(__always) func symbol(_ a: UInt64, _ b: UInt64, _ name: Int32, define: Bool) -> Int32 {
-            let (s, inserted) = symbols.insert(a, b, value: Int32(names.count))
+            let s: Int32, inserted: Bool
+            if a == 2 << 62 {
+                let g = globalSymbol[Int(name)]
+                if g >= 0 { s = g; inserted = false } else { s = Int32(names.count); globalSymbol[Int(name)] = s; inserted = true }
+            } else { (s, inserted) = symbols.insert(a, b, value: Int32(names.count)) }
             if inserted { names.append(global.string(name)); defined.append(define); definedAsData.append(false) }
             else if define { defined[Int(s)] = true }
             return s
