@@ -60,24 +60,134 @@ public struct TableEntry: Hashable, Sendable {
 }
 
 /// All functions (and the data they reference) of one library version.
+///
+/// A table read by `TableCSV` also carries its entries in interned form (`columns`: every name,
+/// object, hash and relocation target as an integer id of the file's `NamePool`, and the
+/// numbers `Workload.init` needs as flat arrays), so that indexing a workload hashes no string
+/// per entry or relocation. Any change of `entries` drops that form (`Workload.init` then
+/// interns the entries itself); equality and hashing ignore it.
 public struct FunctionTable: Hashable, Sendable {
     public var library: String
     public var version: String
     /// Entries sorted by `order` (link order).
-    public var entries: [TableEntry]
+    public var entries: [TableEntry] {
+        get { storedEntries }
+        set { storedEntries = newValue; columns = nil }
+        _modify { columns = nil; yield &storedEntries }
+    }
     /// Provenance comments (`#` lines of the CSV), without the `#`.
     public var provenance: [String]
+    private var storedEntries: [TableEntry]
+    /// The interned form of `entries`, in their order; nil for a table built or changed in code.
+    package private(set) var columns: TableColumns?
 
     public init(library: String, version: String, entries: [TableEntry], provenance: [String] = []) {
         self.library = library; self.version = version
         // Tables are usually in link order already: then no copy (a stable sort keeps them as is).
-        self.entries = zip(entries, entries.dropFirst()).allSatisfy({ $0.order <= $1.order }) ? entries : entries.sorted { $0.order < $1.order }
+        self.storedEntries = zip(entries, entries.dropFirst()).allSatisfy({ $0.order <= $1.order }) ? entries : entries.sorted { $0.order < $1.order }
         self.provenance = provenance
+        self.columns = nil
     }
+
+    /// A table with its interned form: `columns` describes `entries` row by row (the reader's
+    /// order); both are put in link order as `init(library:version:entries:provenance:)` does.
+    package init(library: String, version: String, entries: [TableEntry], columns: TableColumns, provenance: [String]) {
+        self.library = library; self.version = version; self.provenance = provenance
+        if zip(entries, entries.dropFirst()).allSatisfy({ $0.order <= $1.order }) {
+            self.storedEntries = entries; self.columns = columns
+        } else {
+            // The same sort on the same comparisons as the public init: the same permutation.
+            let perm = entries.indices.sorted { entries[$0].order < entries[$1].order }
+            self.storedEntries = perm.map { entries[$0] }
+            self.columns = columns.permuted(perm)
+        }
+    }
+
+    public static func == (a: FunctionTable, b: FunctionTable) -> Bool {
+        a.library == b.library && a.version == b.version && a.storedEntries == b.storedEntries && a.provenance == b.provenance
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(library); h.combine(version); h.combine(storedEntries); h.combine(provenance)
+    }
+
+    /// `columns`, or the interned form built from `entries` now (a table built in code).
+    package var interned: TableColumns { columns ?? TableColumns(entries: storedEntries) }
 
     /// Total bytes of the entries of `kind`.
     public func bytes(of kind: EntryKind) -> Int {
         entries.reduce(0) { $0 + ($1.kind == kind ? $1.size : 0) }
+    }
+}
+
+/// A table's entries as column arrays over interned ids, in entry order: what `Workload.init`
+/// reads instead of the entries' strings. `name`, `object`, `hash` and `relocationTarget` are
+/// ids of `pool`; entry `e`'s relocations (sorted by offset, as in `TableEntry.relocations`) are
+/// `relocationStart[e] ..< relocationStart[e + 1]` of the relocation columns.
+package struct TableColumns: Sendable {
+    package var pool: NamePool
+    package var name: [Int32] = [], object: [Int32] = [], hash: [Int32] = []
+    package var kind: [EntryKind] = [], binding: [Binding] = []
+    package var size: [Int] = [], align: [Int] = []
+    package var relocationStart: [Int] = [0]
+    package var relocationTarget: [Int32] = [], relocationOffset: [Int] = [], relocationType: [RelocationType] = [], relocationAddend: [Int64] = []
+
+    /// Empty columns over `pool` (the reader appends row by row).
+    package init(pool: NamePool) { self.pool = pool }
+
+    /// The interned form of entries built in code: every string interned here, into a pool of
+    /// this table's own.
+    package init(entries: [TableEntry]) {
+        var names = NameInterner(capacity: entries.count * 2)
+        var c = TableColumns(pool: NameInterner().pool())
+        c.reserve(entries.count)
+        for e in entries {
+            var targets: [Int32] = []
+            targets.reserveCapacity(e.relocations.count)
+            for r in e.relocations { targets.append(names.id(r.target)) }
+            c.append(name: names.id(e.name), object: names.id(e.object), hash: names.id(e.hash), kind: e.kind, binding: e.binding,
+                     size: e.size, align: e.align)
+            for (r, t) in zip(e.relocations, targets) { c.appendRelocation(target: t, offset: r.offset, type: r.type, addend: r.addend) }
+            c.endEntry()
+        }
+        c.pool = names.pool()
+        self = c
+    }
+
+    /// Number of entries.
+    package var count: Int { name.count }
+
+    package mutating func reserve(_ n: Int) {
+        name.reserveCapacity(n); object.reserveCapacity(n); hash.reserveCapacity(n); kind.reserveCapacity(n)
+        binding.reserveCapacity(n); size.reserveCapacity(n); align.reserveCapacity(n); relocationStart.reserveCapacity(n + 1)
+    }
+
+    /// Appends one entry's own columns; its relocations follow (`appendRelocation`), then `endEntry`.
+    @inline(__always)
+    package mutating func append(name n: Int32, object o: Int32, hash h: Int32, kind k: EntryKind, binding b: Binding, size s: Int, align a: Int) {
+        name.append(n); object.append(o); hash.append(h); kind.append(k); binding.append(b); size.append(s); align.append(a)
+    }
+
+    @inline(__always)
+    package mutating func appendRelocation(target: Int32, offset: Int, type: RelocationType, addend: Int64) {
+        relocationTarget.append(target); relocationOffset.append(offset); relocationType.append(type); relocationAddend.append(addend)
+    }
+
+    @inline(__always)
+    package mutating func endEntry() { relocationStart.append(relocationTarget.count) }
+
+    /// The columns with entries reordered: entry `i` of the result is entry `perm[i]` of these.
+    func permuted(_ perm: [Int]) -> TableColumns {
+        var c = TableColumns(pool: pool)
+        c.reserve(perm.count)
+        for e in perm {
+            c.append(name: name[e], object: object[e], hash: hash[e], kind: kind[e], binding: binding[e], size: size[e], align: align[e])
+            for r in relocationStart[e]..<relocationStart[e + 1] {
+                c.appendRelocation(target: relocationTarget[r], offset: relocationOffset[r], type: relocationType[r], addend: relocationAddend[r])
+            }
+            c.endEntry()
+        }
+        return c
     }
 }
 

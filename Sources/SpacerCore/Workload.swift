@@ -153,21 +153,66 @@ public struct Workload: Sendable {
                 imageSource.append(where_)
             }
         }
+        let tables = used.map { available[$0] }
+        // Every used table's entries as interned ids (`FunctionTable.columns`: from the reader;
+        // built here for a table made in code), and each pool id mapped once to a workload-wide
+        // id by its bytes and stored hash: after this, every key is a few integers (issue 14).
+        let columns = tables.map(\.interned)
+        var global = NameInterner(capacity: 1 << 14)
+        let emptyName = global.id("")
+        var poolSlot: [ObjectIdentifier: Int] = [:]
+        var poolMaps: [[Int32]] = []
+        var gName: [[Int32]] = [], gObject: [[Int32]] = [], gHash: [[Int32]] = [], gTarget: [[Int32]] = []
+        for c in columns {
+            let slot: Int
+            if let s = poolSlot[ObjectIdentifier(c.pool)] { slot = s } else {
+                slot = poolMaps.count; poolSlot[ObjectIdentifier(c.pool)] = slot
+                poolMaps.append([Int32](repeating: -1, count: c.pool.count))
+            }
+            let pool = c.pool
+            pool.bytes.withUnsafeBufferPointer { bytes in
+                func map(_ ids: [Int32]) -> [Int32] {
+                    ids.map { id in
+                        let k = Int(id)
+                        let g = poolMaps[slot][k]
+                        if g >= 0 { return g }
+                        let a = pool.starts[k]
+                        let v = global.id(UnsafeBufferPointer(rebasing: bytes[a..<pool.starts[k + 1]]), hash: pool.hashes[k])
+                        poolMaps[slot][k] = v
+                        return v
+                    }
+                }
+                gName.append(map(c.name)); gObject.append(map(c.object)); gHash.append(map(c.hash)); gTarget.append(map(c.relocationTarget))
+            }
+        }
         // Roots: the union over an image's rows; each must be a global or weak entry of the image.
         var rootSets: [Set<String>?] = Array(repeating: nil, count: images.count)
+        var exported: [[Bool]?] = Array(repeating: nil, count: tables.count)   // by workload-wide name id
         for row in rows where !row.roots.isEmpty {
             let ii = imageIndex[row.image]!
-            let defined = Set(images[ii].tables.flatMap { available[used[$0]].entries.filter { $0.binding != .local }.map(\.name) })
-            for r in row.roots where !defined.contains(r) {
-                throw SpacerError.data(file: row.rootsSource ?? row.source ?? source, location: "",
-                                       expected: "roots that a table of image \(row.image) defines (global or weak)", found: "'\(r)'")
+            for t in images[ii].tables where exported[t] == nil {
+                var mark = [Bool](repeating: false, count: global.count)
+                for e in 0..<columns[t].count where columns[t].binding[e] != .local { mark[Int(gName[t][e])] = true }
+                exported[t] = mark
+            }
+            for r in row.roots {
+                let g = global.find(r).map(Int.init)
+                guard let g, images[ii].tables.contains(where: { exported[$0]![g] }) else {
+                    throw SpacerError.data(file: row.rootsSource ?? row.source ?? source, location: "",
+                                           expected: "roots that a table of image \(row.image) defines (global or weak)", found: "'\(r)'")
+                }
             }
             rootSets[ii] = (rootSets[ii] ?? []).union(row.roots)
         }
         for ii in images.indices { images[ii].roots = rootSets[ii].map { $0.sorted() } }
+        let tableBytes: [[Int]] = columns.map { c in
+            var perKind = [Int](repeating: 0, count: EntryKind.allCases.count)
+            for e in 0..<c.count { perKind[c.kind[e].index] += c.size[e] }
+            return perKind
+        }
         for (ii, img) in images.enumerated() {
             var perKind = [Int](repeating: 0, count: EntryKind.allCases.count)
-            for t in img.tables { for e in available[used[t]].entries { perKind[e.kind.index] += e.size } }
+            for t in img.tables { for k in perKind.indices { perKind[k] += tableBytes[t][k] } }
             for (what, kinds, zone) in [("functions", [EntryKind.function], AddressMap.codeZoneBytes),
                                         ("read-only data", [.rodata], AddressMap.rodataZoneBytes),
                                         ("writable data", [.data, .bss], AddressMap.writableZoneBytes)] {
@@ -179,96 +224,114 @@ public struct Workload: Sendable {
                 }
             }
         }
-        let tables = used.map { available[$0] }
         self.tables = tables
         self.images = images
         self.libraries = libraries
 
-        // Interning, in deterministic (table, entry) order. Every name, object and hash string is
-        // hashed once, into a dense id (`StringIDs`); symbol, content, body and body-instance keys
-        // are then plain integers, so no key is built by string interpolation (issue 14).
-        var bodies: [BodyKey: Int32] = [:], contents: [ContentKey: Int32] = [:], bodyInst: [BodyInstanceKey: Int32] = [:]
+        // Interning, in deterministic (table, entry) order: content, body, body-instance and
+        // symbol ids are given in order of first appearance, keyed by workload-wide name ids
+        // (`IDPairMap`, no `Hasher`, no `String`).
+        var contents = IDPairMap(capacity: 1 << 14), bodyByPrint = IDPairMap(capacity: 1 << 14), bodyInst = IDPairMap(capacity: 1 << 14)
+        var bodies = BodyStore()
         let libraryIndex = Dictionary(uniqueKeysWithValues: libraries.enumerated().map { ($1, Int32($0)) })
-        var strings = StringIDs()
-        var symbols: [SymbolKey: Int32] = [:], names: [String] = []
-        var defined: [Bool] = [], definedAsData: [Bool] = []
-        func symbol(_ key: SymbolKey, _ name: String, define: Bool) -> Int32 {
-            if let s = symbols[key] { if define { defined[Int(s)] = true }; return s }
-            let s = Int32(names.count); symbols[key] = s; names.append(name); defined.append(define); definedAsData.append(false); return s
+        var symbols = IDPairMap(capacity: 1 << 14)
+        var names: [String] = [], defined: [Bool] = [], definedAsData: [Bool] = []
+        var globalSymbol = [Int32](repeating: -1, count: global.count)   // scope 2 (a global name): by name id
+        @inline(__always) func symbol(_ a: UInt64, _ b: UInt64, _ name: Int32, define: Bool) -> Int32 {
+            let s: Int32, inserted: Bool
+            if a == 2 << 62 {
+                let g = globalSymbol[Int(name)]
+                if g >= 0 { s = g; inserted = false } else { s = Int32(names.count); globalSymbol[Int(name)] = s; inserted = true }
+            } else { (s, inserted) = symbols.insert(a, b, value: Int32(names.count)) }
+            if inserted { names.append(global.string(name)); defined.append(define); definedAsData.append(false) }
+            else if define { defined[Int(s)] = true }
+            return s
         }
+        // Per table: whether a name has a local entry of some object (`localMark[n] == t`, then
+        // `locals` says which objects) or a library-wide one (`wideMark[n] == t`).
+        var localMark = [Int32](repeating: -1, count: global.count), wideMark = localMark
+        var locals = IDPairMap(capacity: 1 << 10)
+        var occurrence: [Int32] = [], occurrenceTable: [Int32] = []
         var bodyIDs: [[Int32]] = [], instIDs: [[Int32]] = [], contentIDs: [[Int32]] = []
         var symbolIDs: [[Int32]] = [], targets: [[[Int32]]] = []
-        var relocationKeys: [RelocationKey] = []
-        for t in tables {
-            let lib = libraryIndex[t.library]!
-            // Per entry: object and name ids; the table's local symbols (object, name) and its
-            // library-wide ones (name).
-            var objectIDs: [Int32] = [], nameIDs: [Int32] = []
-            objectIDs.reserveCapacity(t.entries.count); nameIDs.reserveCapacity(t.entries.count)
-            var local: Set<Int64> = [], wide: Set<Int32> = []
-            for entry in t.entries {
-                let o = strings.id(entry.object), n = strings.id(entry.name)
-                objectIDs.append(o); nameIDs.append(n)
-                if entry.binding == .local && !entry.object.isEmpty { local.insert(Int64(o) << 32 | Int64(n)) }
-                else if entry.binding == .local { wide.insert(n) }
+        for (t, table) in tables.enumerated() {
+            let c = columns[t], lib = libraryIndex[table.library]!, t32 = Int32(t)
+            let nameG = gName[t], objectG = gObject[t], hashG = gHash[t], targetG = gTarget[t]
+            for e in 0..<c.count where c.binding[e] == .local {
+                let n = Int(nameG[e])
+                if objectG[e] != emptyName {
+                    localMark[n] = t32
+                    _ = locals.insert(UInt64(t) << 32 | UInt64(UInt32(bitPattern: objectG[e])), UInt64(UInt32(bitPattern: nameG[e])), value: 0)
+                } else { wideMark[n] = t32 }
             }
-            func key(object: Int32, name: Int32) -> SymbolKey {
-                if local.contains(Int64(object) << 32 | Int64(name)) { return SymbolKey(scope: 0, library: lib, object: object, name: name) }
-                if wide.contains(name) { return SymbolKey(scope: 1, library: lib, object: -1, name: name) }
-                return SymbolKey(scope: 2, library: -1, object: -1, name: name)
-            }
-            var b: [Int32] = [], bi: [Int32] = [], c: [Int32] = [], s: [Int32] = [], tg: [[Int32]] = []
-            var seen: [Int32: Int32] = [:]
-            b.reserveCapacity(t.entries.count)
-            for (e, entry) in t.entries.enumerated() {
-                let ck = ContentKey(kind: entry.kind, hash: strings.id(entry.hash), size: entry.size)
-                let cid: Int32
-                if entry.kind == .bss { cid = Workload.zeroContent }
-                else if let x = contents[ck] { cid = x } else { cid = Int32(contents.count); contents[ck] = cid }
-                relocationKeys.removeAll(keepingCapacity: true)
-                var tgt: [Int32] = []
-                tgt.reserveCapacity(entry.relocations.count)
-                for r in entry.relocations {
-                    let n = strings.id(r.target)
-                    relocationKeys.append(RelocationKey(offset: r.offset, type: r.type, target: n, addend: r.addend))
-                    tgt.append(n)
+            // The symbol key of a reference to `name` from an entry of `object` (`Workload`'s
+            // resolution rules): (scope << 62 | library << 31 | object, name).
+            @inline(__always) func key(object: Int32, name: Int32) -> (UInt64, UInt64) {
+                let n = UInt64(UInt32(bitPattern: name))
+                if localMark[Int(name)] == t32 && locals.get(UInt64(t) << 32 | UInt64(UInt32(bitPattern: object)), n) != nil {
+                    return (UInt64(lib) << 31 | UInt64(UInt32(bitPattern: object)), n)
                 }
-                let bk = BodyKey(content: ck, align: entry.align, relocations: relocationKeys,
-                                 zeroName: entry.kind == .bss ? nameIDs[e] : -1)
-                let bid: Int32
-                if let x = bodies[bk] { bid = x } else { bid = Int32(bodies.count); bodies[bk] = bid }
-                let occ = seen[bid, default: 0]; seen[bid] = occ + 1
-                let ik = BodyInstanceKey(library: lib, body: bid, occurrence: occ)
-                let iid: Int32
-                if let x = bodyInst[ik] { iid = x } else { iid = Int32(bodyInst.count); bodyInst[ik] = iid }
-                b.append(bid); bi.append(iid); c.append(cid)
-                let sid = symbol(key(object: objectIDs[e], name: nameIDs[e]), entry.name, define: true)
-                if entry.kind != .function { definedAsData[Int(sid)] = true }
+                if wideMark[Int(name)] == t32 { return (1 << 62 | UInt64(lib) << 31, n) }
+                return (2 << 62, n)
+            }
+            var b: [Int32] = [], bi: [Int32] = [], cs: [Int32] = [], s: [Int32] = [], tg: [[Int32]] = []
+            b.reserveCapacity(c.count); bi.reserveCapacity(c.count); cs.reserveCapacity(c.count); s.reserveCapacity(c.count); tg.reserveCapacity(c.count)
+            for e in 0..<c.count {
+                let kind = c.kind[e], size = c.size[e]
+                let contentA = UInt64(kind.index) << 32 | UInt64(UInt32(bitPattern: hashG[e]))
+                let cid = kind == .bss ? Workload.zeroContent : contents.insert(contentA, UInt64(size), value: Int32(contents.count)).value
+                let r0 = c.relocationStart[e], r1 = c.relocationStart[e + 1]
+                let zeroName = kind == .bss ? nameG[e] : -1
+                let bid = bodies.id(kind: kind, hash: hashG[e], size: size, align: c.align[e], zeroName: zeroName,
+                                    offsets: c.relocationOffset, types: c.relocationType, targets: targetG, addends: c.relocationAddend,
+                                    from: r0, to: r1, index: &bodyByPrint)
+                let bk = Int(bid)
+                if bk >= occurrence.count { occurrence.append(0); occurrenceTable.append(-1) }
+                if occurrenceTable[bk] != t32 { occurrenceTable[bk] = t32; occurrence[bk] = 0 }
+                let occ = occurrence[bk]; occurrence[bk] = occ + 1
+                let iid = bodyInst.insert(UInt64(UInt32(bitPattern: lib)) << 32 | UInt64(UInt32(bitPattern: bid)), UInt64(UInt32(bitPattern: occ)),
+                                          value: Int32(bodyInst.count)).value
+                b.append(bid); bi.append(iid); cs.append(cid)
+                let (ka, kb) = key(object: objectG[e], name: nameG[e])
+                let sid = symbol(ka, kb, nameG[e], define: true)
+                if kind != .function { definedAsData[Int(sid)] = true }
                 s.append(sid)
-                for (r, n) in tgt.enumerated() { tgt[r] = symbol(key(object: objectIDs[e], name: n), entry.relocations[r].target, define: false) }
+                var tgt: [Int32] = []
+                tgt.reserveCapacity(r1 - r0)
+                for r in r0..<r1 {
+                    let (ta, tb) = key(object: objectG[e], name: targetG[r])
+                    tgt.append(symbol(ta, tb, targetG[r], define: false))
+                }
                 tg.append(tgt)
             }
-            bodyIDs.append(b); instIDs.append(bi); contentIDs.append(c); symbolIDs.append(s); targets.append(tg)
+            bodyIDs.append(b); instIDs.append(bi); contentIDs.append(cs); symbolIDs.append(s); targets.append(tg)
         }
         self.bodyIDs = bodyIDs; self.bodyInstanceIDs = instIDs; self.contentIDs = contentIDs
         self.symbolIDs = symbolIDs; self.targetSymbols = targets
-        self.relocationFields = tables.indices.map { t in
-            tables[t].entries.indices.map { e in
-                zip(tables[t].entries[e].relocations, targets[t][e]).map { r, s in
-                    RelocationField(offset: r.offset, width: r.type.width, pcRelative: r.type.isPCRelative, addend: r.addend, target: s,
-                                    slottable: tables[t].entries[e].kind == .function && r.hasDirectBranchShape && !definedAsData[Int(s)])
-                }
-            }
-        }
-        var base: [Int] = [], fc: [Int32] = [], fw: [Bool] = [], fs: [Int] = [], rs: [Int] = [], fr: [RelocationField] = []
+        var fields: [[[RelocationField]]] = [], base: [Int] = [], fc: [Int32] = [], fw: [Bool] = [], fs: [Int] = [], rs: [Int] = [], fr: [RelocationField] = []
+        fields.reserveCapacity(tables.count)
         for t in tables.indices {
+            let c = columns[t]
             base.append(fc.count)
-            for e in tables[t].entries.indices {
-                fc.append(contentIDs[t][e]); fw.append(tables[t].entries[e].kind.isWritable); fs.append(tables[t].entries[e].size)
-                rs.append(fr.count); fr += relocationFields[t][e]
+            var perEntry: [[RelocationField]] = []
+            perEntry.reserveCapacity(c.count)
+            for e in 0..<c.count {
+                let r0 = c.relocationStart[e], function = c.kind[e] == .function
+                var f: [RelocationField] = []
+                f.reserveCapacity(c.relocationStart[e + 1] - r0)
+                for (k, sym) in targets[t][e].enumerated() {
+                    let type = c.relocationType[r0 + k], addend = c.relocationAddend[r0 + k]
+                    f.append(RelocationField(offset: c.relocationOffset[r0 + k], width: type.width, pcRelative: type.isPCRelative, addend: addend, target: sym,
+                                             slottable: function && (type == .plt32 || type == .pc32) && addend == -4 && !definedAsData[Int(sym)]))
+                }
+                fc.append(contentIDs[t][e]); fw.append(c.kind[e].isWritable); fs.append(c.size[e])
+                rs.append(fr.count); fr += f
+                perEntry.append(f)
             }
+            fields.append(perEntry)
         }
         rs.append(fr.count)
+        self.relocationFields = fields
         self.entryBase = base; self.flatContentIDs = fc; self.flatWritable = fw; self.flatSizes = fs
         self.flatRelocationStart = rs; self.flatRelocations = fr
         self.symbolNames = names; self.symbolIsExternal = defined.map { !$0 }
@@ -322,67 +385,56 @@ public struct RelocationField: Sendable, Hashable {
     }
 }
 
-/// Dense ids of strings (names, objects, hashes) for `Workload.init`'s keys: each string is
-/// hashed once, where it is read.
-private struct StringIDs {
-    private var ids: [FastString: Int32] = [:]
-    mutating func id(_ s: String) -> Int32 {
-        let k = FastString(s)
-        if let i = ids[k] { return i }
-        let i = Int32(ids.count); ids[k] = i; return i
+/// The distinct bodies of a workload (`Workload`'s identity rules): content (kind, hash id,
+/// size), alignment, the bss name (`zeroName`, −1 for other kinds) and the relocation list
+/// (offset, type, workload-wide target name id, addend), stored flat. A body is found by a
+/// 64-bit fingerprint of all of these (`IDPairMap`), then compared field by field; bodies with
+/// one fingerprint are chained (`next`).
+private struct BodyStore {
+    private var kind: [EntryKind] = [], hash: [Int32] = [], size: [Int] = [], align: [Int] = [], zeroName: [Int32] = []
+    private var start: [Int] = [0], next: [Int32] = []
+    private var offset: [Int] = [], type: [RelocationType] = [], target: [Int32] = [], addend: [Int64] = []
+    var count: Int { kind.count }
+
+    @inline(__always) private static func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {
+        let x = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
+        return x ^ (x >> 29)
+    }
+
+    /// The id of the body, a new one (the next in order) if it was not seen.
+    mutating func id(kind k: EntryKind, hash h: Int32, size s: Int, align a: Int, zeroName z: Int32,
+                     offsets: [Int], types: [RelocationType], targets: [Int32], addends: [Int64],
+                     from r0: Int, to r1: Int, index: inout IDPairMap) -> Int32 {
+        var f = Self.mix(Self.mix(Self.mix(UInt64(k.index), UInt64(UInt32(bitPattern: h))), UInt64(s)), UInt64(a))
+        f = Self.mix(f, UInt64(UInt32(bitPattern: z)))
+        for r in r0..<r1 {
+            f = Self.mix(Self.mix(Self.mix(Self.mix(f, UInt64(offsets[r])), UInt64(types[r].width)), UInt64(UInt32(bitPattern: targets[r]))), UInt64(bitPattern: addends[r]))
+        }
+        let candidate = Int32(count)
+        let (first, inserted) = index.insert(f, UInt64(r1 - r0), value: candidate)
+        if !inserted {
+            var b = first
+            while b >= 0 {
+                let i = Int(b)
+                if kind[i] == k && hash[i] == h && size[i] == s && align[i] == a && zeroName[i] == z && start[i + 1] - start[i] == r1 - r0 {
+                    var same = true
+                    var q = start[i]
+                    for r in r0..<r1 {
+                        if offset[q] != offsets[r] || type[q] != types[r] || target[q] != targets[r] || addend[q] != addends[r] { same = false; break }
+                        q += 1
+                    }
+                    if same { return b }
+                }
+                if next[i] < 0 { next[i] = candidate; break }
+                b = next[i]
+            }
+        }
+        kind.append(k); hash.append(h); size.append(s); align.append(a); zeroName.append(z); next.append(-1)
+        for r in r0..<r1 { offset.append(offsets[r]); type.append(types[r]); target.append(targets[r]); addend.append(addends[r]) }
+        start.append(offset.count)
+        return candidate
     }
 }
-/// A string hashed by FNV-1a 64 over its UTF-8 bytes, fed to `Hasher` as one word: names are
-/// short ASCII, and one multiply per byte beats `String`'s per-byte SipHash. Equality is the
-/// string's.
-private struct FastString: Hashable {
-    let string: String
-    let fingerprint: UInt64
-    init(_ s: String) {
-        var s = s
-        string = s
-        fingerprint = s.withUTF8 { b in
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
-            return h
-        }
-    }
-    static func == (a: FastString, b: FastString) -> Bool { a.fingerprint == b.fingerprint && a.string == b.string }
-    func hash(into h: inout Hasher) { h.combine(fingerprint) }
-}
-/// A symbol's identity (`Workload`'s resolution rules): scope 0 a local entry of `object` in
-/// `library`, 1 a library-wide entry of `library`, 2 a global name; ids from `StringIDs`.
-private struct SymbolKey: Hashable { var scope: Int8; var library: Int32; var object: Int32; var name: Int32 }
-/// `hash` is a `StringIDs` id of the body hash.
-private struct ContentKey: Hashable { var kind: EntryKind; var hash: Int32; var size: Int }
-/// A relocation with its target name as a `StringIDs` id (bodies compare targets by name).
-private struct RelocationKey: Hashable { var offset: Int; var type: RelocationType; var target: Int32; var addend: Int64 }
-/// bss has no bytes, so its name is what identifies one variable across versions (`zeroName`,
-/// a `StringIDs` id; −1 for other kinds).
-private struct BodyKey: Hashable {
-    var content: ContentKey; var align: Int; var relocations: [RelocationKey]; var zeroName: Int32
-    /// Every field mixed into one word (a multiply-xorshift per value), so that `Hasher` sees
-    /// one word instead of four per relocation; equality still compares every field.
-    let fingerprint: UInt64
-    init(content: ContentKey, align: Int, relocations: [RelocationKey], zeroName: Int32) {
-        self.content = content; self.align = align; self.relocations = relocations; self.zeroName = zeroName
-        @inline(__always) func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {
-            let x = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
-            return x ^ (x >> 29)
-        }
-        var h = mix(mix(mix(UInt64(content.kind.index), UInt64(bitPattern: Int64(content.hash))), UInt64(content.size)), UInt64(align))
-        h = mix(h, UInt64(bitPattern: Int64(zeroName)))
-        for r in relocations {
-            h = mix(mix(mix(h, UInt64(r.offset)), UInt64(bitPattern: Int64(r.target))), UInt64(bitPattern: r.addend))   // type: equality only
-        }
-        fingerprint = h
-    }
-    static func == (a: BodyKey, b: BodyKey) -> Bool {
-        a.fingerprint == b.fingerprint && a.content == b.content && a.align == b.align && a.zeroName == b.zeroName && a.relocations == b.relocations
-    }
-    func hash(into h: inout Hasher) { h.combine(fingerprint) }
-}
-private struct BodyInstanceKey: Hashable { var library: Int32; var body: Int32; var occurrence: Int32 }
 
 private func tables_lib(_ available: [FunctionTable], _ used: [Int], _ local: Int) -> String {
     available[used[local]].library

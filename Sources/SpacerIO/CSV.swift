@@ -151,6 +151,13 @@ public enum FileIO {
     /// - Throws: `.noInput` if the file cannot be opened; `.data` for more than `maxInputBytes`
     ///   or a corrupt gzip stream.
     public static func read(_ path: String) throws -> Data {
+        try decode(readRaw(path), file: path)
+    }
+
+    /// The file's bytes as stored (not gunzipped), with the checks of `read`: what the table
+    /// reader streams through `Gzip.Inflater` itself.
+    /// - Throws: as `read`, less the gzip errors.
+    static func readRaw(_ path: String) throws -> Data {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
               let handle = FileHandle(forReadingAtPath: path) else { throw SpacerError.noInput(path: path) }
@@ -162,7 +169,12 @@ public enum FileIO {
         guard data.count <= maxInputBytes else {
             throw SpacerError.data(file: path, location: "byte \(maxInputBytes)", expected: "an input of at most \(maxInputBytes) bytes", found: "more")
         }
-        return try decode(data, file: path)
+        return data
+    }
+
+    /// Whether `data` starts with the gzip magic bytes 1f 8b.
+    static func isGzip(_ data: Data) -> Bool {
+        data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b
     }
 
     /// The most bytes an input file may hold, before and after gzip decompression (256 MiB,
@@ -181,7 +193,7 @@ public enum FileIO {
     /// - Throws: `.data` naming `file` for a corrupt or truncated gzip stream, or one that
     ///   decompresses to more than `maxInputBytes`.
     public static func decode(_ data: Data, file: String) throws -> Data {
-        if data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b {
+        if isGzip(data) {
             return try Gzip.decompress(data, file: file, limit: maxInputBytes)
         }
         return data
@@ -191,8 +203,12 @@ public enum FileIO {
     /// - Throws: `.data` naming `file` and the byte offset of the first byte that is not UTF-8.
     public static func text(_ data: Data, file: String) throws -> String {
         if let s = String(data: data, encoding: .utf8) { return s }
-        let bad = firstInvalidUTF8(data)
-        throw SpacerError.data(file: file, location: "byte \(bad)", expected: "UTF-8 text", found: "a byte that is not UTF-8")
+        throw notUTF8(file: file, offset: firstInvalidUTF8(data))
+    }
+
+    /// The error for a byte at `offset` of `file` that is not UTF-8.
+    static func notUTF8(file: String, offset: Int) -> SpacerError {
+        .data(file: file, location: "byte \(offset)", expected: "UTF-8 text", found: "a byte that is not UTF-8")
     }
 
     /// Offset of the first byte that does not start or continue a valid UTF-8 sequence.

@@ -13,19 +13,25 @@ public enum TableCSV {
     public static let columns = ["library", "version", "kind", "name", "object", "section", "binding", "order", "size", "align", "hash", "relocs"]
     public static let required = ["library", "version", "name", "size", "align", "hash"]
 
-    /// Reads every table of a CSV file (plain or gzip).
-    /// - Throws: `SpacerError.noInput` when the file is missing; `.data` as `parse`.
+    /// Reads every table of a CSV file (plain or gzip; the gzip stream is inflated 64 KiB at a
+    /// time straight into the parser, `TableReader`).
+    /// - Throws: `SpacerError.noInput` when the file is missing; `.data` as `parse`, plus the
+    ///   gzip and UTF-8 errors of `FileIO.readText`.
     public static func read(path: String) throws -> [FunctionTable] {
-        try parse(FileIO.readText(path), file: path)
+        try readWithLines(path: path).map(\.table)
     }
 
     /// As `read(path:)`, with the line of each table's first row (for errors about a table as
     /// a whole, such as a version that two files define).
     public static func readWithLines(path: String) throws -> [(table: FunctionTable, line: Int)] {
-        try parseWithLines(FileIO.readText(path), file: path)
+        try TableReader.read(path: path)
     }
 
     /// Parses function tables from CSV text.
+    ///
+    /// One pass over the bytes (`TableReader`): every name, object, section, body hash and
+    /// relocation target is interned to an id of one `NamePool` as it is read, and each table
+    /// carries its entries in that interned form too (`FunctionTable.columns`).
     ///
     /// - Throws: `SpacerError.data(file:location:expected:found:)` with `LINE:COLUMN` for: a
     ///   missing required or unknown column, a row with the wrong number of fields, a size that is
@@ -33,7 +39,8 @@ public enum TableCSV {
     ///   up to `TableEntry.maxAlign`, two relocation fields of one row that overlap, an empty
     ///   hash on a non-bss row, a hash that is not hexadecimal (hashes are normalised to lower
     ///   case), an unknown kind, binding or relocation type, a relocation whose field lies outside
-    ///   its entry, two rows for one symbol of a table, or no rows at all.
+    ///   its entry, two rows for one symbol of a table, or no rows at all; the CSV syntax errors
+    ///   of `CSVReader` (which win over the errors of rows, wherever they are in the file).
     ///
     /// A last row with no line break after it is accepted (`CSVReader.UnterminatedLast.accept`):
     /// every field is validated, so a row cut short is accepted only if what is left still
@@ -45,219 +52,23 @@ public enum TableCSV {
 
     /// As `parse(_:file:)`, with the line of each table's first row.
     public static func parseWithLines(_ text: String, file: String) throws -> [(table: FunctionTable, line: Int)] {
-        let csv = try CSVReader(text: text, file: file)
-        guard let header = csv.records.first else {
-            throw SpacerError.data(file: file, location: "1", expected: "a header row with columns \(required.joined(separator: ","))", found: "no rows")
-        }
-        var col: [String: Int] = [:]
-        for (i, name) in header.fields.enumerated() {
-            let n = name.trimmingCharacters(in: .whitespaces)
-            guard columns.contains(n) else {
-                throw SpacerError.data(file: file, location: "\(header.line):\(i + 1)", expected: "a column of \(columns.joined(separator: ","))", found: "'\(n)'")
-            }
-            guard col[n] == nil else { throw SpacerError.data(file: file, location: "\(header.line):\(i + 1)", expected: "each column once", found: "'\(n)' twice") }
-            col[n] = i
-        }
-        let missing = required.filter { col[$0] == nil }
-        guard missing.isEmpty else {
-            throw SpacerError.data(file: file, location: "\(header.line)", expected: "columns \(required.joined(separator: ",")) in the header", found: "no column \(missing.joined(separator: ", "))")
-        }
-        // Column indices, looked up once (not per field of every row).
-        let c_library = col["library"], c_version = col["version"], c_name = col["name"], c_kind = col["kind"]
-        let c_size = col["size"], c_align = col["align"], c_hash = col["hash"], c_binding = col["binding"]
-        let c_order = col["order"], c_object = col["object"], c_relocs = col["relocs"], c_section = col["section"]
-        // Tables in order of first row; the previous row's table is tried first (rows of one
-        // table are usually contiguous), so most rows hash no key.
-        var tables: [(lib: String, ver: String, line: Int, entries: [TableEntry])] = []
-        var tableIndex: [TableKey: Int] = [:]
-        var last = -1
-        var seen: Set<SymbolKey> = []
-        var names = Interner()
-        for rec in csv.records.dropFirst() {
-            let line = rec.line
-            guard rec.fields.count == header.fields.count else {
-                throw SpacerError.data(file: file, location: "\(line)", expected: "\(header.fields.count) fields as in the header", found: "\(rec.fields.count)")
-            }
-            func field(_ c: Int?) -> String? { c.map { rec.fields[$0] } }
-            func loc(_ name: String) -> String { "\(line):\((col[name] ?? 0) + 1)" }
-            let library = field(c_library)!, version = field(c_version)!, name = field(c_name)!
-            for (k, v) in [("library", library), ("version", version), ("name", name)] where v.isEmpty {
-                throw SpacerError.data(file: file, location: loc(k), expected: "a non-empty \(k)", found: "an empty field")
-            }
-            let kindText = field(c_kind) ?? ""
-            guard let kind = kindText.isEmpty ? EntryKind.function : EntryKind(rawValue: kindText) else {
-                throw SpacerError.data(file: file, location: loc("kind"), expected: "kind func, rodata, data or bss", found: "'\(kindText)'")
-            }
-            let sizeText = field(c_size)!
-            guard let size = Int(sizeText), size >= 1, size <= TableEntry.maxSize else {
-                throw SpacerError.data(file: file, location: loc("size"), expected: "a size in bytes, a whole number from 1 to \(TableEntry.maxSize)", found: "'\(sizeText)'")
-            }
-            let alignText = field(c_align)!
-            guard let align = Int(alignText), align >= 1, align <= TableEntry.maxAlign, align & (align - 1) == 0 else {
-                throw SpacerError.data(file: file, location: loc("align"), expected: "an alignment in bytes, a power of two from 1 to \(TableEntry.maxAlign)", found: "'\(alignText)'")
-            }
-            var hash = field(c_hash)!
-            if hash.isEmpty && kind != .bss {
-                throw SpacerError.data(file: file, location: loc("hash"), expected: "a body hash", found: "an empty field")
-            }
-            // Hex digits, compared case-insensitively: normalised to lower case here, so that `A1`
-            // and `a1` are one body (issue 11 item 12).
-            if hash.utf8.contains(where: { !(($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46)) }) {
-                throw SpacerError.data(file: file, location: loc("hash"), expected: "a body hash of hexadecimal digits (0-9, a-f)", found: "'\(hash)'")
-            }
-            if hash.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x46 }) { hash = hash.lowercased() }
-            let bindText = field(c_binding) ?? ""
-            guard let binding = bindText.isEmpty ? Binding.global : Binding(rawValue: bindText) else {
-                throw SpacerError.data(file: file, location: loc("binding"), expected: "binding global, local or weak", found: "'\(bindText)'")
-            }
-            let t: Int
-            if last >= 0 && tables[last].lib == library && tables[last].ver == version { t = last }
-            else if let i = tableIndex[TableKey(library: library, version: version)] { t = i }
-            else { t = tables.count; tableIndex[TableKey(library: library, version: version)] = t; tables.append((library, version, line, [])) }
-            last = t
-            let orderText = field(c_order) ?? ""
-            let ord: Int
-            if orderText.isEmpty { ord = tables[t].entries.count }
-            else {
-                guard let o = Int(orderText), o >= 0 else {
-                    throw SpacerError.data(file: file, location: loc("order"), expected: "a link-order index, a whole number ≥ 0", found: "'\(orderText)'")
-                }
-                ord = o
-            }
-            let object = field(c_object) ?? ""
-            guard seen.insert(SymbolKey(table: t, object: binding == .local ? object : nil, name: name)).inserted else {
-                throw SpacerError.data(file: file, location: loc("name"), expected: "one row per symbol of \(library) \(version)", found: "a second row for \(name)\(object.isEmpty ? "" : " in \(object)")")
-            }
-            var relocs: [Relocation] = []
-            if let r = field(c_relocs), !r.isEmpty {
-                relocs = try parseRelocations(r, size: size, file: file, location: loc("relocs"), names: &names)
-                relocs.sort { ($0.offset, $0.type.rawValue) < ($1.offset, $1.type.rawValue) }
-                // Two relocations cannot write the same bytes (a strategy would resolve one field
-                // address two ways).
-                var reach: Relocation? = nil   // the field that ends furthest so far
-                for r in relocs {
-                    if let p = reach, r.offset < p.offset + p.type.width {
-                        throw SpacerError.data(file: file, location: loc("relocs"), expected: "relocation fields that do not overlap",
-                                               found: "'\(p.encoded)' (\(p.type.width) bytes at \(p.offset)) and '\(r.encoded)' (\(r.type.width) bytes at \(r.offset))")
-                    }
-                    if reach.map({ r.offset + r.type.width > $0.offset + $0.type.width }) ?? true { reach = r }
-                }
-            }
-            let entry = TableEntry(kind: kind, name: name, object: object, section: field(c_section) ?? "",
-                                   binding: binding, order: ord, size: size, align: align, hash: hash, relocations: relocs)
-            tables[t].entries.append(entry)
-        }
-        guard !tables.isEmpty else {
-            throw SpacerError.data(file: file, location: "\(header.line + 1)", expected: "at least one table row after the header", found: "none")
-        }
-        return tables.map { t in
-            (FunctionTable(library: t.lib, version: t.ver, entries: t.entries, provenance: csv.comments), t.line)
-        }
+        var parser = TableReader(file: file)
+        let bytes = Array(text.utf8)
+        try parser.parseAll(bytes)
+        return try parser.finish()
     }
 
-    private struct TableKey: Hashable { var library: String; var version: String }
-    /// One symbol of one table: local symbols are per object (`object` non-nil), others per name.
-    private struct SymbolKey: Hashable { var table: Int; var object: String?; var name: String }
-
-    /// Relocation target names of one parse, one `String` per distinct spelling: a name is
-    /// hashed (FNV-1a 64 over its bytes) and compared as bytes, and only a new name allocates;
-    /// the tables' thousands of references to one symbol then share its storage.
-    struct Interner {
-        private var slots: [Int32] = Array(repeating: -1, count: 1 << 10)
-        private var hashes: [UInt64] = []
-        private var strings: [String] = []
-        private var bytes: [UInt8] = []
-        private var starts: [Int] = [0]
-
-        mutating func string(_ b: UnsafeBufferPointer<UInt8>) -> String {
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
-            var mask = slots.count - 1
-            var i = Int(truncatingIfNeeded: h ^ (h >> 32)) & mask
-            while slots[i] >= 0 {
-                let k = Int(slots[i])
-                if hashes[k] == h && starts[k + 1] - starts[k] == b.count
-                    && bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress! + starts[k], b.baseAddress!, b.count) == 0 }) {
-                    return strings[k]
-                }
-                i = (i + 1) & mask
-            }
-            let s = String(decoding: b, as: UTF8.self)
-            let k = Int32(strings.count)
-            strings.append(s); hashes.append(h); bytes.append(contentsOf: b); starts.append(bytes.count)
-            slots[i] = k
-            if strings.count * 2 > slots.count {   // grow: keep the load factor at most 1/2
-                slots = Array(repeating: -1, count: slots.count * 2); mask = slots.count - 1
-                for (k, h) in hashes.enumerated() {
-                    var j = Int(truncatingIfNeeded: h ^ (h >> 32)) & mask
-                    while slots[j] >= 0 { j = (j + 1) & mask }
-                    slots[j] = Int32(k)
-                }
-            }
-            return s
-        }
-    }
-
-    /// Parses a `relocs` field: space-separated `offset:type:target:addend` (the target may
-    /// itself hold colons; offset and addend are decimal). Works on UTF-8 bytes: this is the hot
-    /// path of loading real tables.
-    static func parseRelocations(_ field: String, size: Int, file: String, location: String) throws -> [Relocation] {
-        var names = Interner()
-        return try parseRelocations(field, size: size, file: file, location: location, names: &names)
-    }
-
-    /// As `parseRelocations(_:size:file:location:)`, target names through `names`.
-    static func parseRelocations(_ field: String, size: Int, file: String, location: String, names: inout Interner) throws -> [Relocation] {
-        var out: [Relocation] = []
-        var field = field
-        try field.withUTF8 { b in
-            let n = b.count
-            var i = 0
-            while i < n {
-                while i < n && b[i] == 0x20 { i += 1 }
-                if i == n { break }
-                let start = i
-                while i < n && b[i] != 0x20 { i += 1 }
-                let item = UnsafeBufferPointer(rebasing: b[start..<i])
-                out.append(try parseRelocation(item, size: size, file: file, location: location, names: &names))
-            }
-        }
-        return out
-    }
-
-    static func parseRelocation(_ b: UnsafeBufferPointer<UInt8>, size: Int, file: String, location: String, names: inout Interner) throws -> Relocation {
-        func bad(_ expected: String) -> SpacerError {
-            .data(file: file, location: location, expected: expected, found: "'\(String(decoding: b, as: UTF8.self))'")
-        }
-        // offset : type : target (may hold colons) : addend
-        guard let c1 = b.firstIndex(of: 0x3A), let c3 = b.lastIndex(of: 0x3A), c3 > c1,
-              let typeEnd = b[(c1 + 1)..<c3].firstIndex(of: 0x3A) else {
-            throw bad("a relocation offset:type:target:addend")
-        }
-        guard let off = decimal(b, 0, c1), let addend = decimal(b, c3 + 1, b.count) else {
-            throw bad("a relocation offset:type:target:addend")
-        }
-        let typeText = String(decoding: UnsafeBufferPointer(rebasing: b[(c1 + 1)..<typeEnd]), as: UTF8.self)
-        guard let type = RelocationType.bySpelling[typeText] else {
-            throw SpacerError.data(file: file, location: location, expected: "a relocation type (\(RelocationType.allCases.map(\.rawValue).joined(separator: ", ")))", found: "'\(typeText)'")
-        }
-        guard typeEnd + 1 < c3 else { throw bad("a relocation target symbol") }
-        let target = names.string(UnsafeBufferPointer(rebasing: b[(typeEnd + 1)..<c3]))
-        guard off >= 0, off <= Int64(size - type.width), off < 1 << 31 else {
-            throw bad("a relocation field inside the entry's \(size) bytes")
-        }
-        return Relocation(offset: Int(off), type: type, target: target, addend: addend)
-    }
-
-    /// A signed decimal in `b[from..<to]`, or nil (empty, not digits, or beyond Int64).
+    /// A signed decimal in `b[from..<to]`, or nil (empty, not digits, or beyond Int64): what
+    /// `Int(String)` accepts (an optional `+` or `-`, then ASCII digits).
     /// Accumulates towards the sign, so that Int64.min (an ELF r_addend may be) reads back.
-    static func decimal(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int64? {
+    @inline(__always)
+    static func decimal(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> Int64? {
         var i = from, neg = false
         if i < to && (b[i] == 0x2D || b[i] == 0x2B) { neg = b[i] == 0x2D; i += 1 }
         guard i < to else { return nil }
         var v: Int64 = 0
         while i < to {
-            let d = Int64(b[i]) - 48
+            let d = Int64(b[i]) &- 48
             guard d >= 0 && d <= 9 else { return nil }
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
             let (a, o2) = neg ? m.subtractingReportingOverflow(d) : m.addingReportingOverflow(d)
