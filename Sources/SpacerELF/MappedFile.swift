@@ -17,7 +17,8 @@ import SpacerCore
 public final class MappedFile: @unchecked Sendable {
     /// The path as given.
     public let path: String
-    /// The file's bytes (`count` = the file size when it was opened).
+    /// The file's bytes (`count` = the file size when it was opened), valid only while this
+    /// object lives: keep a reference (or `withExtendedLifetime`) while reading them.
     public let bytes: UnsafeRawBufferPointer
     /// Whether `bytes` is an `mmap` region (an empty file maps nothing).
     private let mapped: Bool
