@@ -119,12 +119,12 @@ struct PageMeasureParallelTests {
         let s = try Scratch()
         #expect(throws: SpacerError.noInput(path: s.dir + " (a directory, not a regular file)")) { _ = try MappedFile(path: s.dir) }
         #expect(throws: SpacerError.noInput(path: s.path("missing"))) { _ = try MappedFile(path: s.path("missing")) }
-        FileManager.default.createFile(atPath: s.path("empty"), contents: Data())
+        #expect(FileManager.default.createFile(atPath: s.path("empty"), contents: Data()))
         #expect(try MappedFile(path: s.path("empty")).bytes.count == 0)
         #expect(throws: SpacerError.data(file: s.path("empty"), location: "byte 0", expected: "an ELF file (magic 7f 45 4c 46)", found: "an empty file")) {
             _ = try PageMeasure.load(paths: [s.path("empty")])
         }
-        FileManager.default.createFile(atPath: s.path("five"), contents: Data([1, 2, 3, 4, 5]))
+        #expect(FileManager.default.createFile(atPath: s.path("five"), contents: Data([1, 2, 3, 4, 5])))
         let five = try MappedFile(path: s.path("five"))
         #expect(withExtendedLifetime(five) { Array(five.bytes) } == [1, 2, 3, 4, 5])
         #expect(throws: SpacerError.data(file: s.path("five"), location: "byte 4", expected: "an input of at most 4 bytes (0 MiB)", found: "5 bytes")) {
