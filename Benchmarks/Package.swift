@@ -2,7 +2,7 @@
 // Benchmarks for spacer-sim (measurements, not tests): the solver strategies, placement and
 // scoring throughput at scale. A package of its own so that `swift build`/`swift test` of the main
 // package never build it. Run from this folder in release mode:
-//   swift run -c release spacer-bench binpack|strip|strategies|hard|order|scale|synth …
+//   swift run -c release spacer-bench binpack|strip|strategies|hard|order|scale|synth|compare|series|measure|all …
 // (the header of Sources/spacer-bench/main.swift lists every mode and option).
 //
 // `spacer-sim` here is a symlink to the repository root, so that the path dependency has the
@@ -17,6 +17,7 @@ let package = Package(
     targets: [
         .executableTarget(name: "spacer-bench", dependencies: [
             .product(name: "SpacerCore", package: "spacer-sim"),
+            .product(name: "SpacerELF", package: "spacer-sim"),
             .product(name: "SpacerIO", package: "spacer-sim"),
             .product(name: "SpacerSimulator", package: "spacer-sim"),
             .product(name: "SpacerSolvers", package: "spacer-sim"),

@@ -48,8 +48,12 @@ struct MeasureCommand: ParsableCommand {
     @Option(name: .customLong("range"), help: ArgumentHelp("Count only pages starting in LO-HI (hex or decimal, HI exclusive). Repeatable.", valueName: "LO-HI"))
     var ranges: [String] = []
 
+    @Option(help: ArgumentHelp("Threads hashing pages and files, 1 to 64 (results are the same for any value).", valueName: "n"))
+    var jobs = 1
+
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give the linked executables to measure") }
+        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be from 1 to 64, found \(jobs)") }
         try usage {
             try RunConfiguration.checkPageSize(pageSize, option: "--page-size", max: 1 << 30)  // measure places nothing: up to 1 GiB
             try RunConfiguration.check(maxPageSharing, in: RunConfiguration.maxPageSharingRange, option: "--max-page-sharing")
@@ -70,11 +74,14 @@ struct MeasureCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let images = try PageMeasure.load(paths: files)
-            let r = try PageMeasure.measure(images, pageSize: pageSize, dedup: dedup, maxPageSharing: maxPageSharing, ranges: try parsedRanges())
-            let digests = try files.map(FileDigest.of(file:))
+            let r = try PageMeasure.measure(images, pageSize: pageSize, dedup: dedup, maxPageSharing: maxPageSharing, ranges: try parsedRanges(), jobs: jobs)
             let format = csv ? .csv : output.resolved()
+            // The inputs' SHA-256 feed the input_digest column (csv, json) and the sidecar (-o);
+            // the terminal table on standard output shows neither, so it skips them.
+            let needsDigests = format != .table || output.out != nil
+            let digests = needsDigests ? MeasureCommand.digests(images, jobs: jobs) : []
             let table = MeasureCommand.table(r, images: files.count, pageSize: pageSize, dedup: dedup.rawValue,
-                                             range: ranges.joined(separator: " "), inputDigest: FileDigest.combined(digests))
+                                             range: ranges.joined(separator: " "), inputDigest: needsDigests ? FileDigest.combined(digests) : "")
             var text = table.rendered(format)
             if format == .table {
                 text = "\(files.count) image\(files.count == 1 ? "" : "s"), page \(pageSize) B, dedup \(dedup.rawValue)\(ranges.isEmpty ? "" : ", range \(ranges.joined(separator: " "))")\n"
@@ -82,8 +89,37 @@ struct MeasureCommand: ParsableCommand {
             }
             try emit(text, to: output.out, rows: table.rows.count,
                      provenance: Provenance(inputs: digests, options: ["page_size": String(pageSize), "dedup": dedup.rawValue,
-                                                                       "max_page_sharing": String(maxPageSharing), "range": ranges.joined(separator: " ")]))
+                                                                       "max_page_sharing": String(maxPageSharing), "range": ranges.joined(separator: " "),
+                                                                       "jobs": String(jobs)]))
         }
+    }
+
+    /// The SHA-256 of every image's file, from the bytes already mapped (`FileDigest.of(data:)`,
+    /// the digest `FileDigest.of(file:)` gives), in input order; `jobs` files at a time.
+    static func digests(_ images: [ELFExecutable], jobs: Int) -> [FileDigest] {
+        /// The next file to hash and the digests so far, shared by the threads.
+        final class Box: @unchecked Sendable {
+            let lock = NSLock()
+            var next = 0
+            var out: [FileDigest?]
+            init(_ n: Int) { out = Array(repeating: nil, count: n) }
+        }
+        let box = Box(images.count)
+        let work: @Sendable (Int) -> Void = { _ in
+            while true {
+                box.lock.lock()
+                let i = box.next; box.next += 1
+                box.lock.unlock()
+                guard i < images.count else { return }
+                let d = images[i].withUnsafeBytes { raw in
+                    FileDigest.of(data: raw.isEmpty ? Data() : Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: raw.baseAddress!), count: raw.count, deallocator: .none),
+                                  path: images[i].file)
+                }
+                box.lock.lock(); box.out[i] = d; box.lock.unlock()
+            }
+        }
+        if jobs <= 1 || images.count <= 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: min(jobs, images.count), execute: work) }
+        return box.out.map { $0! }
     }
 
     /// The measure rows: one per class (`all`, `read-only`, `writable`), columns `class, images,

@@ -14,9 +14,23 @@ struct ByteReader {
 
     /// The error for a read of `length` bytes at `offset` that does not fit.
     func truncated(_ what: String, at offset: Int, length: Int) -> SpacerError {
+        Self.truncated(file: file, count: bytes.count, what, at: offset, length: length)
+    }
+
+    /// The error for a read of `length` bytes at `offset` past the end of `count` bytes of `file`
+    /// (shared with readers of mapped files, so that both give the same message).
+    static func truncated(file: String, count: Int, _ what: String, at offset: Int, length: Int) -> SpacerError {
         SpacerError.data(file: file, location: "byte \(max(offset, 0))",
                          expected: "\(what) (\(length) bytes)",
-                         found: "the end of the data at byte \(bytes.count)")
+                         found: "the end of the data at byte \(count)")
+    }
+
+    /// The error for `length` bytes at the 64-bit file offset `offset`, held by the header field
+    /// at `field`, that do not lie inside `count` bytes of `file`.
+    static func outside(file: String, count: Int, _ what: String, offset: UInt64, length: UInt64, field: Int) -> SpacerError {
+        SpacerError.data(file: file, location: "byte \(field)",
+                         expected: "\(what) (\(length) bytes at offset \(offset)) inside the data",
+                         found: "the end of the data at byte \(count)")
     }
 
     /// Throws unless `length` bytes starting at `offset` lie inside the data.
@@ -32,9 +46,7 @@ struct ByteReader {
     ///   names it, since the offset itself may lie anywhere (even past the end of the file).
     func require(_ offset: UInt64, _ length: UInt64, _ what: String, field: Int) throws -> Int {
         guard offset <= UInt64(bytes.count), length <= UInt64(bytes.count) - offset else {
-            throw SpacerError.data(file: file, location: "byte \(field)",
-                                   expected: "\(what) (\(length) bytes at offset \(offset)) inside the data",
-                                   found: "the end of the data at byte \(bytes.count)")
+            throw Self.outside(file: file, count: bytes.count, what, offset: offset, length: length, field: field)
         }
         return Int(offset)
     }

@@ -34,12 +34,25 @@ public struct ELFExecutable: Sendable {
     public static let maxLoadEnd: UInt64 = 0xFFFF_FFFF_C000_0000
     /// The name errors give.
     public let file: String
-    public let bytes: [UInt8]
+    /// The file's bytes: a copy of the array given to `init(bytes:file:)`, or a read-only
+    /// mapping of the file (`init(mapped:)`); at a fixed address while any copy of this value lives.
+    private let storage: FileBytes
+    /// The file's bytes, as a new array (use `withUnsafeBytes` to read them in place).
+    public var bytes: [UInt8] { Array(storage.raw.bindMemory(to: UInt8.self)) }
+    /// The number of bytes in the file.
+    public var count: Int { storage.raw.count }
+    /// The file's bytes in place, valid while this value (or a copy of it) lives.
+    var unsafeBytes: UnsafeRawBufferPointer { storage.raw }
     /// `e_type`: 2 executable, 3 shared object / PIE.
     public let type: UInt16
     public let entry: UInt64
     /// All program headers, in table order.
     public let segments: [ELFSegment]
+
+    /// Calls `body` with the file's bytes, without copying them (valid only inside `body`).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) { try body(storage.raw) }
+    }
 
     /// Parses `bytes` as a linked x86-64 ELF64 file.
     /// - Throws: `SpacerError.data` for a non-ELF, 32-bit, big-endian, relocatable (`ET_REL`: link
@@ -47,8 +60,23 @@ public struct ELFExecutable: Sendable {
     ///   file bytes lie outside the file, or `p_filesz > p_memsz`.
     public init(bytes: [UInt8], file: String) throws {
         self.file = file
-        self.bytes = bytes
-        let r = ByteReader(bytes: bytes, file: file)
+        self.storage = FileBytes(copying: bytes)
+        (type, entry, segments) = try Self.parse(storage.raw, file: file)
+    }
+
+    /// Parses the mapped file `mapped` (named `mapped.path` in errors) as `init(bytes:file:)`
+    /// does, keeping the mapping instead of a copy of its bytes.
+    /// - Throws: as `init(bytes:file:)`.
+    public init(mapped: MappedFile) throws {
+        self.file = mapped.path
+        self.storage = FileBytes(mapped: mapped)
+        (type, entry, segments) = try Self.parse(mapped.bytes, file: mapped.path)
+    }
+
+    /// The header checks of `init(bytes:file:)` over raw bytes: `e_type`, `e_entry` and the
+    /// program headers.
+    private static func parse(_ bytes: UnsafeRawBufferPointer, file: String) throws -> (UInt16, UInt64, [ELFSegment]) {
+        let r = HeaderReader(bytes: bytes, file: file)
         guard bytes.count >= 4, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 else {
             throw SpacerError.data(file: file, location: "byte 0", expected: "an ELF file (magic 7f 45 4c 46)",
                                    found: bytes.isEmpty ? "an empty file" : "bytes " + bytes.prefix(4).map { hex2($0) }.joined(separator: " "))
@@ -65,8 +93,7 @@ public struct ELFExecutable: Sendable {
         guard machine == ELFConst.EM_X86_64 else {
             throw SpacerError.data(file: file, location: "byte 18", expected: "an x86-64 executable (e_machine 62)", found: "e_machine \(machine)")
         }
-        self.type = type
-        self.entry = try r.u64(24, "e_entry")
+        let entry = try r.u64(24, "e_entry")
         let phoff = try r.u64(32, "e_phoff")
         let phentsize = try r.u16(54, "e_phentsize")
         let phnum = Int(try r.u16(56, "e_phnum"))
@@ -91,9 +118,64 @@ public struct ELFExecutable: Sendable {
             segs.append(ELFSegment(type: ptype, flags: try r.u32(h + 4, "p_flags"), offset: o, vaddr: vaddr,
                                    fileSize: Int(filesz), memSize: memsz))
         }
-        self.segments = segs
+        return (type, entry, segs)
     }
 
     /// The loadable segments (`PT_LOAD`), in table order.
     public var loadSegments: [ELFSegment] { segments.filter(\.isLoad) }
+}
+
+/// The bytes of an `ELFExecutable`: its own copy, or a mapped file kept alive.
+private final class FileBytes: @unchecked Sendable {
+    let raw: UnsafeRawBufferPointer
+    private let mapping: MappedFile?
+
+    init(copying bytes: [UInt8]) {
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 16)
+        bytes.withUnsafeBytes { b.copyMemory(from: $0) }
+        raw = UnsafeRawBufferPointer(b)
+        mapping = nil
+    }
+
+    init(mapped: MappedFile) {
+        raw = mapped.bytes
+        mapping = mapped
+    }
+
+    deinit { if mapping == nil { raw.deallocate() } }
+}
+
+/// Bounds-checked little-endian reads of header fields from raw bytes, with `ByteReader`'s
+/// errors (`location` = `byte N`).
+private struct HeaderReader {
+    let bytes: UnsafeRawBufferPointer
+    let file: String
+
+    func require(_ offset: Int, _ length: Int, _ what: String) throws {
+        guard offset >= 0, length >= 0, offset <= bytes.count, length <= bytes.count - offset else {
+            throw ByteReader.truncated(file: file, count: bytes.count, what, at: offset, length: length)
+        }
+    }
+
+    func require(_ offset: UInt64, _ length: UInt64, _ what: String, field: Int) throws -> Int {
+        guard offset <= UInt64(bytes.count), length <= UInt64(bytes.count) - offset else {
+            throw ByteReader.outside(file: file, count: bytes.count, what, offset: offset, length: length, field: field)
+        }
+        return Int(offset)
+    }
+
+    func u16(_ at: Int, _ what: String) throws -> UInt16 {
+        try require(at, 2, what)
+        return UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self))
+    }
+
+    func u32(_ at: Int, _ what: String) throws -> UInt32 {
+        try require(at, 4, what)
+        return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+    }
+
+    func u64(_ at: Int, _ what: String) throws -> UInt64 {
+        try require(at, 8, what)
+        return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+    }
 }

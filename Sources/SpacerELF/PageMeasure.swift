@@ -87,7 +87,7 @@ public enum PageMeasure {
     /// segments: in program-header order, each segment's range `[p_vaddr, p_vaddr + p_memsz)`
     /// replaces what earlier segments put there (its file bytes, then zeros for the rest of
     /// `p_memsz`); bytes no segment covers are zero. `segs` overlap the page.
-    static func assemble(_ file: UnsafeBufferPointer<UInt8>, _ segs: [(k: Int, s: ELFSegment)], pStart: UInt64, ps: UInt64,
+    static func assemble(_ file: UnsafeRawBufferPointer, _ segs: [(k: Int, s: ELFSegment)], pStart: UInt64, ps: UInt64,
                          into out: UnsafeMutableRawBufferPointer) {
         let pEnd = pStart + ps
         out.initializeMemory(as: UInt8.self, repeating: 0)
@@ -99,7 +99,7 @@ public enum PageMeasure {
             if a < fEnd {
                 let src = sg.offset + Int(a - sg.vaddr)
                 UnsafeMutableRawBufferPointer(rebasing: out[Int(a - pStart)..<Int(fEnd - pStart)])
-                    .copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: file[src..<(src + Int(fEnd - a))])))
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: file[src..<(src + Int(fEnd - a))]))
                 a = fEnd
             }
             if a < hi { UnsafeMutableRawBufferPointer(rebasing: out[Int(a - pStart)..<Int(hi - pStart)]).initializeMemory(as: UInt8.self, repeating: 0) }
@@ -133,7 +133,7 @@ public enum PageMeasure {
         out.reserveCapacity(numbers.count)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 16)
         defer { buffer.deallocate() }
-        elf.bytes.withUnsafeBufferPointer { file in
+        elf.withUnsafeBytes { file in
             for n in numbers {
                 let at = n * ps
                 let over = segs.filter { $0.s.vaddr < at + ps && $0.s.vaddr + $0.s.memSize > at }
@@ -149,39 +149,49 @@ public enum PageMeasure {
     /// Where `PT_LOAD` segments overlap, a byte is the one of the last segment in program-header
     /// order that covers it (the kernel maps segments in that order, a later mapping replacing an
     /// earlier one), and the page is writable when any segment overlapping it is writable.
+    ///
+    /// Three passes: the page list (serial, in input and address order); hashing every page,
+    /// spread over `jobs` threads in chunks of pages, each page's hash written to its own slot;
+    /// then, in page order on one thread, grouping pages by (hash, writable), and, over `jobs`
+    /// threads again, checking every page's bytes against the first page of its group. Only
+    /// that check depends on the threads, and it only confirms: the result is the same for
+    /// every `jobs`. Should two unequal pages ever share a 128-bit hash, the grouping is redone
+    /// on one thread with byte comparisons against every candidate (the exact path).
     /// - Parameters:
     ///   - pageSize: bytes per page, a power of two from 4096 to 2^30 (`pageSizes`).
     ///   - ranges: when non-empty, only pages whose start address lies in one of these ranges count.
-    /// - Throws: `SpacerError.usage` for a page size outside `pageSizes`; `.data` naming the file
-    ///   for an image whose segments map more than `maxSpanBytes` (4 GiB).
+    ///   - jobs: threads hashing and comparing pages, at least 1 (the result does not depend on it).
+    /// - Throws: `SpacerError.usage` for a page size outside `pageSizes` or `jobs` below 1; `.data`
+    ///   naming the file for an image whose segments map more than `maxSpanBytes` (4 GiB).
     /// - Complexity: O(total mapped bytes); one pass of a 128-bit hash over each page, and a byte
     ///   comparison against the first page of equal hash (so equal hashes never merge unequal pages).
-    ///   Memory: the files, two page buffers and one page number per distinct content.
+    ///   Memory: the files (mapped or in arrays), 40 bytes per page and one buffer of `pageSize`
+    ///   bytes per thread.
     public static func measure(_ images: [ELFExecutable], pageSize: Int = 4096, dedup: Dedup = .ksm, maxPageSharing: Int = 256,
-                               ranges: [Range<UInt64>] = []) throws -> Result {
+                               ranges: [Range<UInt64>] = [], jobs: Int = 1) throws -> Result {
+        try measure(images, pageSize: pageSize, dedup: dedup, maxPageSharing: maxPageSharing, ranges: ranges, jobs: jobs, hashMask: ~0)
+    }
+
+    /// `measure` with each page hash ANDed with `hashMask` (tests: 0 makes every page of a class
+    /// collide, which must send the grouping down the exact path with the same result).
+    static func measure(_ images: [ELFExecutable], pageSize: Int, dedup: Dedup, maxPageSharing: Int,
+                        ranges: [Range<UInt64>], jobs: Int, hashMask: UInt64) throws -> Result {
         guard pageSizes.contains(pageSize), pageSize & (pageSize - 1) == 0 else {
             throw SpacerError.usage("--page-size must be a power of two from 4096 to 2^30, found \(pageSize)")
         }
+        guard jobs >= 1 else { throw SpacerError.usage("--jobs must be at least 1, found \(jobs)") }
         let ps = UInt64(pageSize)
         let rule = FrameRule(dedup: dedup, maxPageSharing: maxPageSharing)
         let layouts = try images.map { try layout($0, pageSize: ps) }
         var result = Result()
-        // Distinct contents: key -> indices into `reps` (more than one only on a hash collision).
-        // A representative is a page of an image: its bytes in the file (`offset`), or, when it
-        // was assembled from several segments or zero fill, its start address (`assembled`),
-        // assembled again for a comparison.
-        var index: [Key: [Int]] = [:]
-        var reps: [(image: Int, assembled: UInt64?, offset: Int)] = []
-        var counts: [Int] = []
-        var repWritable: [Bool] = []
-        var privateWritable = 0
-        var pageBuffer: UnsafeMutableRawBufferPointer? = nil, otherBuffer: UnsafeMutableRawBufferPointer? = nil
-        defer { pageBuffer?.deallocate(); otherBuffer?.deallocate() }
-        for (img, elf) in images.enumerated() {
-            let segs = layouts[img].segs
-            // Page numbers in order (the intervals of the segments, merged).
+
+        // Pass 1: every counted page, in input order then address order, with the index of the
+        // first segment that may overlap it (segments before it end at or before its start).
+        var pageImage: [Int32] = [], pageNumber: [UInt64] = [], pageFirst: [Int32] = []
+        for (img, lay) in layouts.enumerated() {
+            let segs = lay.segs
             var unique: [UInt64] = []
-            unique.reserveCapacity(Int(layouts[img].pages))
+            unique.reserveCapacity(Int(lay.pages))
             for (_, sg) in segs {
                 var n = max(sg.vaddr / ps, unique.last.map { $0 + 1 } ?? 0)
                 let last = (sg.vaddr + sg.memSize - 1) / ps
@@ -190,59 +200,92 @@ public enum PageMeasure {
             if !ranges.isEmpty { unique = unique.filter { n in ranges.contains { $0.contains(n * ps) } } }
             result.pagesPerImage.append(unique.count)
             var first = 0
-            elf.bytes.withUnsafeBufferPointer { file in
-                for n in unique {
-                    let pStart = n * ps, pEnd = pStart + ps
-                    while first < segs.count && segs[first].s.vaddr + segs[first].s.memSize <= pStart && segs[first].s.vaddr < pStart { first += 1 }
-                    var writable = false
-                    // Fast path: one segment's file bytes cover the whole page.
-                    var direct: Int? = nil
-                    var over: [(k: Int, s: ELFSegment)] = []
-                    var j = max(first - 1, 0)
-                    while j < segs.count && segs[j].s.vaddr < pEnd {
-                        let sg = segs[j]; j += 1
-                        if sg.s.vaddr + sg.s.memSize <= pStart { continue }
-                        over.append(sg)
-                        if sg.s.isWritable { writable = true }
-                        if sg.s.vaddr <= pStart && sg.s.vaddr + UInt64(sg.s.fileSize) >= pEnd { direct = sg.s.offset + Int(pStart - sg.s.vaddr) }
+            for n in unique {
+                let pStart = n * ps
+                while first < segs.count && segs[first].s.vaddr + segs[first].s.memSize <= pStart && segs[first].s.vaddr < pStart { first += 1 }
+                pageImage.append(Int32(img)); pageNumber.append(n); pageFirst.append(Int32(max(first - 1, 0)))
+            }
+        }
+        let count = pageNumber.count
+
+        // Pass 2 (parallel): each page's hash, zero and writable flags, and where its bytes are.
+        var h1s = [UInt64](repeating: 0, count: count), h2s = [UInt64](repeating: 0, count: count)
+        var flags = [UInt8](repeating: 0, count: count)  // bit 0 writable, bit 1 all zero
+        var direct = [Int](repeating: -1, count: count)  // file offset when one segment's file bytes cover the page, else -1
+        let views = PageViews(images: images, layouts: layouts, pageSize: pageSize)
+        h1s.withUnsafeMutableBufferPointer { h1 in h2s.withUnsafeMutableBufferPointer { h2 in
+            flags.withUnsafeMutableBufferPointer { fl in direct.withUnsafeMutableBufferPointer { dir in
+                parallelChunks(count, jobs: jobs, bufferSize: pageSize) { range, buffer in
+                    for i in range {
+                        let img = Int(pageImage[i])
+                        let page = views.page(img, number: pageNumber[i], first: Int(pageFirst[i]), buffer: buffer)
+                        let (a, b, zero) = hash(page.bytes)
+                        h1[i] = a & hashMask; h2[i] = b & hashMask
+                        fl[i] = (page.writable ? 1 : 0) | (zero ? 2 : 0)
+                        dir[i] = page.direct ?? -1
                     }
-                    let bytes: UnsafeRawBufferPointer
-                    var assembled = false
-                    if let d = direct, over.count == 1 {
-                        bytes = UnsafeRawBufferPointer(start: file.baseAddress! + d, count: pageSize)
-                    } else {
-                        if pageBuffer == nil { pageBuffer = .allocate(byteCount: pageSize, alignment: 16) }
-                        assemble(file, over, pStart: pStart, ps: ps, into: pageBuffer!)
-                        bytes = UnsafeRawBufferPointer(pageBuffer!)
-                        assembled = true
-                    }
-                    var cls = writable ? result.writable : result.readOnly
-                    cls.totalPages += 1
-                    let (h1, h2, zero) = hash(bytes)
-                    if zero { cls.zeroPages += 1 }
-                    if writable { result.writable = cls } else { result.readOnly = cls }
-                    if rule.isPrivate(writable: writable) { privateWritable += 1; continue }
-                    let key = Key(h1: h1, h2: h2, writable: writable)
-                    var found: Int? = nil
-                    for c in index[key] ?? [] {
-                        let rep = reps[c]
-                        let same: Bool
-                        if let at = rep.assembled {
-                            if otherBuffer == nil { otherBuffer = .allocate(byteCount: pageSize, alignment: 16) }
-                            let rs = layouts[rep.image].segs.filter { $0.s.vaddr < at + ps && $0.s.vaddr + $0.s.memSize > at }
-                            images[rep.image].bytes.withUnsafeBufferPointer { assemble($0, rs, pStart: at, ps: ps, into: otherBuffer!) }
-                            same = memcmp(otherBuffer!.baseAddress!, bytes.baseAddress!, pageSize) == 0
-                        } else {
-                            same = images[rep.image].bytes.withUnsafeBytes { memcmp($0.baseAddress! + rep.offset, bytes.baseAddress!, pageSize) == 0 }
-                        }
-                        if same { found = c; break }
-                    }
-                    if let c = found { counts[c] += 1; continue }
-                    index[key, default: []].append(reps.count)
-                    if assembled { reps.append((img, pStart, 0)) } else { reps.append((img, nil, direct!)) }
-                    counts.append(1)
-                    repWritable.append(writable)
                 }
+            } }
+        } }
+
+        // Pass 3 (page order, one thread): group pages by (hash, writable); `rep[i]` is the first
+        // page of page i's group (i itself for a group's first page, -1 for a private page).
+        var index: [Key: Int32] = [:]
+        index.reserveCapacity(count)
+        var rep = [Int32](repeating: -1, count: count)
+        var privateWritable = 0
+        for i in 0..<count {
+            let writable = flags[i] & 1 != 0
+            if writable { result.writable.totalPages += 1 } else { result.readOnly.totalPages += 1 }
+            if flags[i] & 2 != 0 { if writable { result.writable.zeroPages += 1 } else { result.readOnly.zeroPages += 1 } }
+            if rule.isPrivate(writable: writable) { privateWritable += 1; continue }
+            let key = Key(h1: h1s[i], h2: h2s[i], writable: writable)
+            if let r = index[key] { rep[i] = r } else { index[key] = Int32(i); rep[i] = Int32(i) }
+        }
+        // Pass 4 (parallel): every page equals the first page of its group, byte for byte.
+        let collided = Flag()
+        parallelChunks(count, jobs: jobs, bufferSize: pageSize) { range, buffer in
+            let other = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 16)
+            defer { other.deallocate() }
+            for i in range where rep[i] >= 0 && Int(rep[i]) != i {
+                let r = Int(rep[i])
+                if !views.same(image: Int(pageImage[i]), number: pageNumber[i], first: Int(pageFirst[i]), direct: direct[i],
+                               asImage: Int(pageImage[r]), number: pageNumber[r], first: Int(pageFirst[r]), direct: direct[r],
+                               buffers: (buffer, other)) {
+                    collided.set()
+                    return
+                }
+            }
+        }
+        // Mappings per distinct content, in order of first appearance.
+        var counts: [Int] = [], repWritable: [Bool] = []
+        if !collided.isSet {
+            var slot = [Int32](repeating: -1, count: count)
+            for i in 0..<count where rep[i] >= 0 {
+                let r = Int(rep[i])
+                if r == i { slot[i] = Int32(counts.count); counts.append(1); repWritable.append(flags[i] & 1 != 0) }
+                else { counts[Int(slot[r])] += 1 }
+            }
+        } else {
+            // The exact path: candidates per hash, compared byte for byte in page order.
+            var candidates: [Key: [Int]] = [:]
+            var reps: [Int] = []
+            let a = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 16)
+            let b = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 16)
+            defer { a.deallocate(); b.deallocate() }
+            for i in 0..<count where rep[i] >= 0 {
+                let key = Key(h1: h1s[i], h2: h2s[i], writable: flags[i] & 1 != 0)
+                var found: Int? = nil
+                for c in candidates[key] ?? [] {
+                    let r = reps[c]
+                    if views.same(image: Int(pageImage[i]), number: pageNumber[i], first: Int(pageFirst[i]), direct: direct[i],
+                                  asImage: Int(pageImage[r]), number: pageNumber[r], first: Int(pageFirst[r]), direct: direct[r], buffers: (a, b)) {
+                        found = c; break
+                    }
+                }
+                if let c = found { counts[c] += 1; continue }
+                candidates[key, default: []].append(reps.count)
+                reps.append(i); counts.append(1); repWritable.append(flags[i] & 1 != 0)
             }
         }
         for (c, n) in counts.enumerated() {
@@ -259,6 +302,91 @@ public enum PageMeasure {
             result.all.pagesSharing += c.pagesSharing; result.all.zeroPages += c.zeroPages
         }
         return result
+    }
+
+    /// The pages of a set of images, read where they lie: one segment's file bytes in place, or
+    /// assembled into a caller's buffer. Immutable, so threads share it; it keeps the images
+    /// (and so their bytes) alive.
+    struct PageViews: @unchecked Sendable {
+        let images: [ELFExecutable]
+        let layouts: [(segs: [(k: Int, s: ELFSegment)], pages: UInt64)]
+        let pageSize: Int
+
+        /// Page `number` of image `img`: its bytes (valid while `images` and `buffer` live),
+        /// whether it is writable, and its file offset when one segment's file bytes cover it.
+        /// `first` is the index of the first segment that may overlap it.
+        func page(_ img: Int, number: UInt64, first: Int, buffer: UnsafeMutableRawBufferPointer)
+            -> (bytes: UnsafeRawBufferPointer, writable: Bool, direct: Int?) {
+            let segs = layouts[img].segs
+            let ps = UInt64(pageSize)
+            let pStart = number * ps, pEnd = pStart + ps
+            var writable = false, direct: Int? = nil, overlapping = 0
+            var j = first
+            while j < segs.count && segs[j].s.vaddr < pEnd {
+                let sg = segs[j]; j += 1
+                if sg.s.vaddr + sg.s.memSize <= pStart { continue }
+                overlapping += 1
+                if sg.s.isWritable { writable = true }
+                if sg.s.vaddr <= pStart && sg.s.vaddr + UInt64(sg.s.fileSize) >= pEnd { direct = sg.s.offset + Int(pStart - sg.s.vaddr) }
+            }
+            let file = images[img].unsafeBytes
+            if let d = direct, overlapping == 1 {
+                return (UnsafeRawBufferPointer(rebasing: file[d..<(d + pageSize)]), writable, d)
+            }
+            let over = segs[first..<j].filter { $0.s.vaddr < pEnd && $0.s.vaddr + $0.s.memSize > pStart }
+            assemble(file, Array(over), pStart: pStart, ps: ps, into: buffer)
+            return (UnsafeRawBufferPointer(buffer), writable, nil)
+        }
+
+        /// Whether two pages hold the same bytes (`direct` as `page` returns it, or -1).
+        func same(image a: Int, number na: UInt64, first fa: Int, direct da: Int,
+                  asImage b: Int, number nb: UInt64, first fb: Int, direct db: Int,
+                  buffers: (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer)) -> Bool {
+            let pa = da >= 0 ? UnsafeRawBufferPointer(rebasing: images[a].unsafeBytes[da..<(da + pageSize)])
+                             : page(a, number: na, first: fa, buffer: buffers.0).bytes
+            let pb = db >= 0 ? UnsafeRawBufferPointer(rebasing: images[b].unsafeBytes[db..<(db + pageSize)])
+                             : page(b, number: nb, first: fb, buffer: buffers.1).bytes
+            return memcmp(pa.baseAddress!, pb.baseAddress!, pageSize) == 0
+        }
+    }
+
+    /// A flag threads may set and read.
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.lock(); value = true; lock.unlock() }
+        var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    }
+
+    /// Runs `body` over `0..<count` in chunks of `chunk` indices on `jobs` threads (on the
+    /// calling thread alone when `jobs` is 1 or there is one chunk). Threads take the chunks in
+    /// order from a shared counter; each gets its own scratch buffer of `bufferSize` bytes.
+    /// `body` must write only slots of the range it is given.
+    static func parallelChunks(_ count: Int, jobs: Int, chunk: Int = 256, bufferSize: Int,
+                               _ body: (Range<Int>, UnsafeMutableRawBufferPointer) -> Void) {
+        let chunks = (count + chunk - 1) / chunk
+        /// The chunk counter and `body`, shared by the threads (each chunk is taken once).
+        final class Shared: @unchecked Sendable {
+            let lock = NSLock()
+            var next = 0
+            let body: (Range<Int>, UnsafeMutableRawBufferPointer) -> Void
+            init(_ body: @escaping (Range<Int>, UnsafeMutableRawBufferPointer) -> Void) { self.body = body }
+        }
+        withoutActuallyEscaping(body) { body in
+            let shared = Shared(body)
+            let work: @Sendable (Int) -> Void = { _ in
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
+                defer { buffer.deallocate() }
+                while true {
+                    shared.lock.lock()
+                    let c = shared.next; shared.next += 1
+                    shared.lock.unlock()
+                    guard c < chunks else { return }
+                    shared.body((c * chunk)..<min(count, (c + 1) * chunk), buffer)
+                }
+            }
+            if jobs <= 1 || chunks <= 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: min(jobs, chunks), execute: work) }
+        }
     }
 
     struct Key: Hashable { var h1: UInt64; var h2: UInt64; var writable: Bool }
@@ -286,15 +414,10 @@ public enum PageMeasure {
         return (h1, h2, or == 0)
     }
 
-    /// Reads and parses ELF files.
-    /// - Throws: `SpacerError.noInput` for a missing file; `.data` from `ELFExecutable`.
+    /// Maps (`MappedFile`: the checks of `InputFile.read`, no copy) and parses ELF files.
+    /// - Throws: `SpacerError.noInput` for a missing file or one that is not a regular file;
+    ///   `.data` for a file over 256 MiB and from `ELFExecutable`; `.io` when `mmap` fails.
     public static func load(paths: [String]) throws -> [ELFExecutable] {
-        try paths.map { p in try ELFExecutable(bytes: try readFile(p), file: p) }
-    }
-
-    /// The bytes of file `path` (`InputFile.read`: a regular file, checked before `open`, of
-    /// at most 256 MiB).
-    static func readFile(_ path: String) throws -> [UInt8] {
-        try InputFile.read(path)
+        try paths.map { p in try ELFExecutable(mapped: MappedFile(path: p)) }
     }
 }

@@ -20,6 +20,12 @@
 //       Writes DIR/synthetic-tables.csv and DIR/synthetic-workload.csv (8 SQLite-like versions
 //       plus one zlib-like and one Lua-like library in every image) for `spacer-sim compare`.
 //
+//   swift run -c release spacer-bench compare|series|measure|all [--repeat N] [--csv PATH|-] …
+//       Wall time, CPU time and peak memory of compare (per strategy and all), the scale series
+//       (100 / 1,000 / 10,000 images) and measure (--elfs DIR), each beside the limit: touching
+//       every input byte once and hashing every mapped page's key once (Limits.swift,
+//       docs/benchmarks.md).
+//
 // Output: Markdown tables on stdout; progress on stderr.
 import Foundation
 import SpacerCore
@@ -275,5 +281,6 @@ case "strip": benchStrip()
 case "strategies": benchStrategies()
 case "synth": synth()
 case "scale": benchScale()
-default: fail("usage: spacer-bench binpack|strip|strategies|scale|synth DIR [options] (see the header of Sources/spacer-bench/main.swift)")
+case "compare", "series", "measure", "all": benchSuite(args.first!)
+default: fail("usage: spacer-bench binpack|strip|strategies|scale|synth DIR|compare|series|measure|all [options] (see the header of Sources/spacer-bench/main.swift)")
 }
