@@ -36,7 +36,7 @@ public struct VersionSetStrategy: PlacementStrategy {
         ParameterSpec("stable-function-slots", .bool, default: "true", help: "a changed function (same library, object, name) keeps one address in every image"),
         ParameterSpec("rodata-with-code", .bool, default: "true", help: "place read-only data in the code zone with the functions, so that both fill each other's page tails"),
         ParameterSpec("trampolines", .bool, default: "true", help: "send direct calls/jumps of shared bodies whose target differs between images through a jump table"),
-        ParameterSpec("page-fit-slots", .bool, default: "false", help: "no stable slot larger than a page, and none straddles a page boundary (the simulator then predicts the real build exactly; see docs/strategies.md)"),
+        ParameterSpec("page-fit-slots", .bool, default: "true", help: "no stable slot larger than a page, and none straddles a page boundary (the simulator then predicts the real build exactly; see docs/strategies.md)"),
         ParameterSpec("slot-size", .int, default: "8", help: "bytes per jump slot (8..64)", range: 8...64),
         ParameterSpec("canonical-stubs", .bool, default: "true", help: "a function whose address shared code or data takes, and which moves between images, gets one stub (a jump slot) at one address in every image; every live reference to its address in an image then uses the stub (only where every one can)"),
         ParameterSpec("address-slots-only", .bool, default: "true", help: "with trampolines, make a function slot only where a shared referrer takes the function's address (a field a jump slot cannot carry); calls reach a moved function through the jump table"),
