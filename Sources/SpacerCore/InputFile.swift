@@ -22,22 +22,8 @@ public enum InputFile {
     ///   again on the open descriptor, which is opened non-blocking);
     ///   `.data` at `byte <limit>` for a file larger than `limit`; `.io` for a failed read.
     public static func read(_ path: String, limit: Int = maxInputBytes) throws -> [UInt8] {
-        var st = stat()
-        guard !path.isEmpty, stat(path, &st) == 0 else { throw SpacerError.noInput(path: path) }
-        guard st.st_mode & S_IFMT == S_IFREG else {
-            throw SpacerError.noInput(path: path + " (" + kind(st.st_mode) + ", not a regular file)")
-        }
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw SpacerError.noInput(path: path) }
+        let (fd, size) = try openRegular(path, limit: limit)
         defer { close(fd) }
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-            throw SpacerError.noInput(path: path + " (not a regular file)")
-        }
-        let size = Int(st.st_size)
-        guard size <= limit else {
-            throw SpacerError.data(file: path, location: "byte \(limit)", expected: "an input of at most \(limit) bytes (\(limit >> 20) MiB)",
-                                   found: "\(size) bytes")
-        }
         var failed = false
         // One byte more than the size, to notice a file that grew while it was read.
         let bytes = [UInt8](unsafeUninitializedCapacity: size + 1) { buf, n in
@@ -55,6 +41,33 @@ public enum InputFile {
             throw SpacerError.io(path: path, underlying: "the file changed size while it was read (\(size) bytes, then \(bytes.count))")
         }
         return bytes
+    }
+
+    /// Opens the regular file `path` read-only after the checks every input gets, for readers
+    /// that read (`read`) or map (`MappedFile`) it: `stat` before `open` (so a FIFO or a device
+    /// never blocks), opened non-blocking and close-on-exec, checked again on the descriptor.
+    /// - Returns: the open descriptor (the caller closes it) and the file's size in bytes.
+    /// - Throws: `SpacerError.noInput` when `path` does not exist, is not readable or is not a
+    ///   regular file; `.data` at `byte <limit>` for a file larger than `limit`.
+    public static func openRegular(_ path: String, limit: Int = maxInputBytes) throws -> (fd: Int32, size: Int) {
+        var st = stat()
+        guard !path.isEmpty, stat(path, &st) == 0 else { throw SpacerError.noInput(path: path) }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw SpacerError.noInput(path: path + " (" + kind(st.st_mode) + ", not a regular file)")
+        }
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw SpacerError.noInput(path: path) }
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw SpacerError.noInput(path: path + " (not a regular file)")
+        }
+        let size = Int(st.st_size)
+        guard size <= limit else {
+            close(fd)
+            throw SpacerError.data(file: path, location: "byte \(limit)", expected: "an input of at most \(limit) bytes (\(limit >> 20) MiB)",
+                                   found: "\(size) bytes")
+        }
+        return (fd, size)
     }
 
     /// A short name for a file type (`st_mode & S_IFMT`), for messages.

@@ -29,22 +29,8 @@ public final class MappedFile: @unchecked Sendable {
     ///   regular file; `.data` at `byte <limit>` for a larger file; `.io` when `mmap` fails.
     public init(path: String, limit: Int = InputFile.maxInputBytes) throws {
         self.path = path
-        var st = stat()
-        guard !path.isEmpty, stat(path, &st) == 0 else { throw SpacerError.noInput(path: path) }
-        guard st.st_mode & S_IFMT == S_IFREG else {
-            throw SpacerError.noInput(path: path + " (" + InputFile.kind(st.st_mode) + ", not a regular file)")
-        }
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw SpacerError.noInput(path: path) }
+        let (fd, size) = try InputFile.openRegular(path, limit: limit)
         defer { close(fd) }
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-            throw SpacerError.noInput(path: path + " (not a regular file)")
-        }
-        let size = Int(st.st_size)
-        guard size <= limit else {
-            throw SpacerError.data(file: path, location: "byte \(limit)", expected: "an input of at most \(limit) bytes (\(limit >> 20) MiB)",
-                                   found: "\(size) bytes")
-        }
         guard size > 0 else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             mapped = false
