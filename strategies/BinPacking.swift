@@ -153,28 +153,16 @@ struct PagePacker {
         let nImages = w.images.count
         // Items, in first-appearance order; `index` maps a body instance to its item. Every entry
         // of a body instance gets its item's address (`address`, set in step 4) at the end.
-        var index = [Int32](repeating: -1, count: w.bodyInstanceCount)
         var items: [Item] = []
-        var variants = StrategySupport.VariantTable(w)
-        for (i, img) in w.images.enumerated() {
-            variants.select(image: i, in: w)
-            for t in img.tables {
-                let entries = w.tables[t].entries, ids = w.bodyInstanceIDs[t]
-                for e in entries.indices where kinds.contains(entries[e].kind) {
-                    let b = ids[e]
-                    let x = Int(index[Int(b)])
-                    if x >= 0 {
-                        if items[x].images.last != i { items[x].images.append(i); items[x].variants.append(variants.variant(w, table: t, entry: e)) }
-                    } else {
-                        index[Int(b)] = Int32(items.count)
-                        let size = entries[e].size, align = entries[e].align
-                        let large = size > ps || align >= ps
-                        items.append(Item(body: b, size: size, align: align, images: [i], whole: large ? size / ps : 0, binSize: 0,
-                                          large: large, role: large ? 2 : 0, variants: [variants.variant(w, table: t, entry: e)]))
-                    }
-                }
-            }
-        }
+        let index = StrategySupport.forEachBodyInstance(w, kinds: kinds, new: { i, t, e, variant in
+            let entry = w.tables[t].entries[e]
+            let size = entry.size, align = entry.align
+            let large = size > ps || align >= ps
+            items.append(Item(body: w.bodyInstanceIDs[t][e], size: size, align: align, images: [i], whole: large ? size / ps : 0,
+                              binSize: 0, large: large, role: large ? 2 : 0, variants: [variant]))
+        }, again: { x, i, variant in
+            items[x].images.append(i); items[x].variants.append(variant)
+        })
         guard !items.isEmpty else { return }
         let smallAlign = min(ps, items.filter { !$0.large }.map(\.align).max() ?? 1)
         for x in items.indices {

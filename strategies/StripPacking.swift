@@ -129,27 +129,15 @@ public struct StripPackingStrategy: PlacementStrategy {
                   pos: [Int], context: PlacementContext, deadline: ContinuousClock.Instant) -> (status: SolverStatus, height: Int, bound: Int) {
         let ps = context.pageSize
         // Rectangles in first-appearance order; `index` maps a body instance to its rectangle.
-        var index = [Int32](repeating: -1, count: w.bodyInstanceCount)
         var rects: [Rect] = []
-        var variants = StrategySupport.VariantTable(w)
-        for (i, img) in w.images.enumerated() {
-            variants.select(image: i, in: w)
-            for t in img.tables {
-                let entries = w.tables[t].entries, ids = w.bodyInstanceIDs[t]
-                for e in entries.indices where kinds.contains(entries[e].kind) {
-                    let b = ids[e]
-                    let x = Int(index[Int(b)])
-                    if x >= 0 {
-                        rects[x].lo = min(rects[x].lo, pos[i]); rects[x].hi = max(rects[x].hi, pos[i])
-                        if rects[x].sig.last != i { rects[x].sig.append(i); rects[x].variants.append(variants.variant(w, table: t, entry: e)) }
-                    } else {
-                        index[Int(b)] = Int32(rects.count)
-                        rects.append(Rect(body: b, lo: pos[i], hi: pos[i], size: entries[e].size, align: entries[e].align, sig: [i],
-                                          variants: [variants.variant(w, table: t, entry: e)]))
-                    }
-                }
-            }
-        }
+        let index = StrategySupport.forEachBodyInstance(w, kinds: kinds, new: { i, t, e, variant in
+            let entry = w.tables[t].entries[e]
+            rects.append(Rect(body: w.bodyInstanceIDs[t][e], lo: pos[i], hi: pos[i], size: entry.size, align: entry.align, sig: [i],
+                              variants: [variant]))
+        }, again: { x, i, variant in
+            rects[x].lo = min(rects[x].lo, pos[i]); rects[x].hi = max(rects[x].hi, pos[i])
+            rects[x].sig.append(i); rects[x].variants.append(variant)
+        })
         guard !rects.isEmpty else { return (.ok, 0, 0) }
         let cols = w.images.count
         // Column loads: the strip-height bound.

@@ -561,3 +561,40 @@ extension StrategySupport {
         return pays.count
     }
 }
+
+extension StrategySupport {
+    /// Walks the entries of `kinds` of every image (images in workload order, tables in row order,
+    /// entries in link order) for strategies that make one item per body instance (`bin-packing`,
+    /// `strip-packing`). `new(image, table, entry, variant)` is called when a body instance is
+    /// first seen: the caller appends its item, whose index is the number of earlier `new` calls.
+    /// `again(item, image, variant)` is called once for each later image holding that body
+    /// instance. `variant` is the entry's `relocationVariant` in that image (`VariantTable`).
+    /// - Returns: per body instance id, its item index (−1: no entry of `kinds`).
+    @inline(__always) @discardableResult
+    static func forEachBodyInstance(_ w: Workload, kinds: Set<EntryKind>,
+                                    new: (_ image: Int, _ table: Int, _ entry: Int, _ variant: UInt64) -> Void,
+                                    again: (_ item: Int, _ image: Int, _ variant: UInt64) -> Void) -> [Int32] {
+        var index = [Int32](repeating: -1, count: w.bodyInstanceCount)
+        var lastImage: [Int] = []
+        var variants = VariantTable(w)
+        for (i, img) in w.images.enumerated() {
+            variants.select(image: i, in: w)
+            for t in img.tables {
+                let entries = w.tables[t].entries, ids = w.bodyInstanceIDs[t]
+                for e in entries.indices where kinds.contains(entries[e].kind) {
+                    let b = Int(ids[e])
+                    let x = Int(index[b])
+                    if x < 0 {
+                        index[b] = Int32(lastImage.count)
+                        lastImage.append(i)
+                        new(i, t, e, variants.variant(w, table: t, entry: e))
+                    } else if lastImage[x] != i {
+                        lastImage[x] = i
+                        again(x, i, variants.variant(w, table: t, entry: e))
+                    }
+                }
+            }
+        }
+        return index
+    }
+}

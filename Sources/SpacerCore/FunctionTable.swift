@@ -103,10 +103,13 @@ public struct FunctionTable: Hashable, Sendable {
         }
     }
 
+    /// Equal when library, version, entries and provenance are; the interned `columns` are a
+    /// cache of the entries and never take part.
     public static func == (a: FunctionTable, b: FunctionTable) -> Bool {
         a.library == b.library && a.version == b.version && a.storedEntries == b.storedEntries && a.provenance == b.provenance
     }
 
+    /// Hashes what `==` compares (not `columns`).
     public func hash(into h: inout Hasher) {
         h.combine(library); h.combine(version); h.combine(storedEntries); h.combine(provenance)
     }
@@ -157,6 +160,7 @@ package struct TableColumns: Sendable {
     /// Number of entries.
     package var count: Int { name.count }
 
+    /// Reserves room for `n` entries in every entry column (not in the relocation columns).
     package mutating func reserve(_ n: Int) {
         name.reserveCapacity(n); object.reserveCapacity(n); hash.reserveCapacity(n); kind.reserveCapacity(n)
         binding.reserveCapacity(n); size.reserveCapacity(n); align.reserveCapacity(n); relocationStart.reserveCapacity(n + 1)

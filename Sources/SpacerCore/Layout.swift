@@ -20,10 +20,13 @@ public struct PlacedCopy: Hashable, Sendable {
 /// stay identical when the function's body moves. `LayoutCheck.redirectProblems` holds the
 /// rule that keeps pointer equality (every live reference to the address uses the one stub).
 public struct TrampolineSlot: Hashable, Sendable {
+    /// The symbol id (`Workload.symbolNames`) the slot's `jmp` reaches.
     public var target: Int32
+    /// The addend of the branches the slot carries, in bytes (−4 for a `call`/`jmp rel32`).
     public var addend: Int64
     /// Whether address-taking fields of `target` may go through this slot (see above).
     public var canonicalStub: Bool
+    /// A slot to `target` with `addend`; a canonical stub only when `canonicalStub` says so.
     public init(target: Int32, addend: Int64, canonicalStub: Bool = false) {
         self.target = target; self.addend = addend; self.canonicalStub = canonicalStub
     }

@@ -14,6 +14,7 @@ package final class NamePool: Sendable {
     package let hashes: [UInt64]
     /// Every string's UTF-8 bytes, concatenated: id `i` is `bytes[starts[i] ..< starts[i + 1]]`.
     package let bytes: [UInt8]
+    /// Byte offsets into `bytes`, one per id plus the end (`strings.count + 1` values).
     package let starts: [Int]
 
     init(strings: [String], hashes: [UInt64], bytes: [UInt8], starts: [Int]) {

@@ -176,8 +176,3 @@ public enum WorkloadCSV {
     }
 }
 
-extension RelocationType {
-    /// Every type by its table spelling: one hash of a short name instead of
-    /// `init(rawValue:)`'s comparison with every case (the relocation reader's hot path).
-    static let bySpelling: [String: RelocationType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
-}
